@@ -1,0 +1,115 @@
+import { cors } from '@elysiajs/cors'
+import { swagger } from '@elysiajs/swagger'
+import { Elysia } from 'elysia'
+import type { Config } from './config'
+import type { Database } from './db/client'
+import { httpCore } from './http/core'
+import type { Logger } from './logger'
+import { RateLimit } from './http/rate-limit'
+import { adminModule } from './modules/admin'
+import { authModule } from './modules/auth'
+import { PasswordHasher } from './modules/auth/password'
+import { authPlugin } from './modules/auth/plugin'
+import { AuthService } from './modules/auth/service'
+import { TokenService } from './modules/auth/tokens'
+import { opsModule } from './modules/ops'
+import { usersModule } from './modules/users'
+import { UserService } from './modules/users/service'
+
+export interface AppDeps {
+  config: Config
+  database: Database
+  logger: Logger
+}
+
+/** The services: the only callers of the database. */
+export function createServices({ config, database }: Pick<AppDeps, 'config' | 'database'>) {
+  const tokens = new TokenService({
+    secret: config.jwt.secret,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+    accessTtl: config.accessTokenTtl,
+    refreshTtl: config.refreshTokenTtl,
+  })
+  const passwords = new PasswordHasher(config.password)
+  const auth = new AuthService(database.db, tokens, passwords, {
+    access: config.accessTokenTtl,
+    refresh: config.refreshTokenTtl,
+  })
+  const users = new UserService(database.db, auth)
+  return { tokens, passwords, auth, users }
+}
+
+/** Builds the whole API from its dependencies without listening (tests call `app.handle`). */
+export function createApp(deps: AppDeps) {
+  const { config, database, logger } = deps
+  const services = createServices(deps)
+  const auth = authPlugin(services.auth, new RateLimit(config.writeRateLimit))
+  const formPaths = new Set(['/api/v1/auth/token'])
+  const app = new Elysia({ normalize: false })
+  const api = new Elysia({ prefix: '/api/v1' })
+    .use(
+      authModule({
+        auth: services.auth,
+        authPlugin: auth,
+        attempts: new RateLimit(config.authRateLimit),
+        trustProxy: config.trustProxy,
+      }),
+    )
+    .use(usersModule({ users: services.users, authPlugin: auth }))
+    .use(adminModule({ users: services.users, authPlugin: auth }))
+
+  return app
+    .use(
+      httpCore({
+        logger,
+        bodyLimit: config.bodyLimit,
+        formPaths,
+        routes: () => app.routes.map((r) => ({ method: r.method, path: r.path })),
+      }),
+    )
+    // CORS only for the configured allowlist; with none, browsers on other origins get nothing.
+    .use(
+      cors({
+        origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
+        preflight: config.corsOrigins.length > 0,
+        credentials: false,
+        allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+        exposeHeaders: ['X-Request-Id', 'Link', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
+        maxAge: 600,
+      }),
+    )
+    .use(
+      swagger({
+        path: '/docs',
+        provider: 'swagger-ui',
+        exclude: ['/docs', '/docs/json'],
+        documentation: {
+          openapi: '3.0.3',
+          info: {
+            title: 'Pamps API',
+            version: '1.0.0',
+            description:
+              'A microblog API: accounts, sessions, profiles, follows, posts, replies, likes and timelines. ' +
+              'Every error is RFC 9457 problem+json; every list is keyset-paginated with an opaque cursor.',
+          },
+          tags: [
+            { name: 'auth', description: 'Registration, tokens and sessions' },
+            { name: 'users', description: 'Profiles, follows and per-user lists' },
+            { name: 'posts', description: 'Posts, replies, threads, likes and timelines' },
+            { name: 'admin', description: 'Administration (role admin only)' },
+            { name: 'ops', description: 'Health and readiness' },
+          ],
+          components: {
+            securitySchemes: {
+              bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+            },
+          },
+        },
+      }),
+    )
+    .use(opsModule(database))
+    .use(api)
+}
+
+export type App = ReturnType<typeof createApp>

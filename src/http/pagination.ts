@@ -1,0 +1,81 @@
+import { t } from 'elysia'
+import { invalidCursor } from './problem'
+
+/** `?limit=&cursor=` of every list. */
+export const PageQuery = {
+  limit: t.Optional(
+    t.Integer({ minimum: 1, maximum: 100, default: 20, error: 'limit must be an integer from 1 to 100' }),
+  ),
+  cursor: t.Optional(
+    t.String({ maxLength: 512, description: 'Opaque; the next_cursor of the previous page', error: 'cursor is invalid' }),
+  ),
+}
+
+export const pageOf = <T extends Parameters<typeof t.Array>[0]>(item: T, title: string) =>
+  t.Object(
+    { items: t.Array(item), next_cursor: t.Union([t.String(), t.Null()]) },
+    { title, description: 'A page; pass next_cursor as ?cursor= for the next one (null on the last page)' },
+  )
+
+type KeyPart = 'int' | 'string'
+type KeyValue<P extends KeyPart> = P extends 'int' ? number : string
+
+/** An opaque cursor: base64url of the list's name and the last item's key. */
+export function encodeCursor(list: string, key: Array<string | number>): string {
+  return Buffer.from(JSON.stringify([list, ...key])).toString('base64url')
+}
+
+/** The key inside a cursor issued for this list; anything else is 400 `invalid_cursor`. */
+export function decodeCursor<const P extends readonly KeyPart[]>(
+  list: string,
+  cursor: string | undefined,
+  parts: P,
+): { [I in keyof P]: KeyValue<P[I]> } | undefined {
+  if (cursor === undefined || cursor === '') return undefined
+  let decoded: unknown
+  try {
+    if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalidCursor()
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+  } catch {
+    throw invalidCursor()
+  }
+  if (!Array.isArray(decoded) || decoded.length !== parts.length + 1 || decoded[0] !== list) throw invalidCursor()
+  const values = decoded.slice(1)
+  parts.forEach((part, i) => {
+    const v = values[i]
+    const ok =
+      part === 'int' ? Number.isSafeInteger(v) && (v as number) >= 0 : typeof v === 'string' && v.length <= 256
+    if (!ok) throw invalidCursor()
+  })
+  return values as { [I in keyof P]: KeyValue<P[I]> }
+}
+
+export interface Page<T> {
+  items: T[]
+  next_cursor: string | null
+}
+
+/** Rows fetched with `limit + 1` → the page and the cursor of the next one, if any. */
+export function paginate<R, T>(
+  rows: R[],
+  limit: number,
+  list: string,
+  keyOf: (row: R) => Array<string | number>,
+  serialize: (row: R) => T,
+): Page<T> {
+  const more = rows.length > limit
+  const pageRows = more ? rows.slice(0, limit) : rows
+  const last = pageRows[pageRows.length - 1]
+  return {
+    items: pageRows.map(serialize),
+    next_cursor: more && last !== undefined ? encodeCursor(list, keyOf(last)) : null,
+  }
+}
+
+/** Sets `Link: <…>; rel="next"` when the page has a next one. */
+export function setLinkHeader(set: { headers: Record<string, unknown> }, request: Request, page: Page<unknown>) {
+  if (!page.next_cursor) return
+  const url = new URL(request.url)
+  url.searchParams.set('cursor', page.next_cursor)
+  set.headers.link = `<${url.pathname}${url.search}>; rel="next"`
+}

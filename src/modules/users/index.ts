@@ -1,0 +1,98 @@
+import { Elysia, t } from 'elysia'
+import { decodeCursor, PageQuery, pageOf, paginate, setLinkHeader } from '../../http/pagination'
+import { models, problems } from '../../http/schemas'
+import type { AuthPlugin } from '../auth/plugin'
+import { DeleteMeBody, PrivateUser, PublicUser, SearchQuery, UpdateMeBody, UsernameParams } from './model'
+import { privateUser, publicUser } from './serializer'
+import type { UserService } from './service'
+
+export interface UsersModuleDeps {
+  users: UserService
+  authPlugin: AuthPlugin
+}
+
+export function usersModule({ users, authPlugin }: UsersModuleDeps) {
+  return new Elysia({ prefix: '/users', detail: { tags: ['users'] } })
+    .use(models)
+    .use(authPlugin)
+    .get('/me', async ({ viewer }) => privateUser(await users.get(viewer.id)), {
+      auth: true,
+      response: { 200: PrivateUser, ...problems(401, 403) },
+      detail: { summary: 'Your own account' },
+    })
+    .patch(
+      '/me',
+      async ({ viewer, body }) =>
+        privateUser(
+          await users.updateProfile(viewer.id, {
+            displayName: body.display_name,
+            bio: body.bio,
+            avatarUrl: body.avatar_url,
+          }),
+        ),
+      {
+        auth: true,
+        body: UpdateMeBody,
+        response: { 200: PrivateUser, ...problems(400, 401, 403, 413, 415, 422, 429) },
+        detail: {
+          summary: 'Update your profile',
+          description: 'Only display_name, bio and avatar_url; any other field is 422 and nothing changes.',
+        },
+      },
+    )
+    .delete(
+      '/me',
+      async ({ viewer, body, set }) => {
+        await users.deleteAccount(viewer.id, body.password)
+        set.status = 204
+      },
+      {
+        auth: true,
+        body: DeleteMeBody,
+        response: { 204: t.Void(), ...problems(400, 401, 403, 413, 415, 422, 429) },
+        detail: {
+          summary: 'Delete your account',
+          description: 'Confirms with the password; the account, its posts, likes, follows and sessions are gone.',
+        },
+      },
+    )
+    .get(
+      '/',
+      async ({ query, viewer, request, set }) => {
+        const [after] = decodeCursor('users', query.cursor, ['string'] as const) ?? []
+        const limit = query.limit ?? 20
+        const rows = await users.search(query.q?.trim() || undefined, after, limit, viewer?.id)
+        const page = paginate(
+          rows,
+          limit,
+          'users',
+          (u) => [u.username.toLowerCase()],
+          (u) => publicUser(u, u.relation),
+        )
+        setLinkHeader(set, request, page)
+        return page
+      },
+      {
+        optionalAuth: true,
+        query: t.Object({ ...SearchQuery.properties, ...PageQuery }),
+        response: { 200: pageOf(PublicUser, 'PublicUserPage'), ...problems(400, 401, 422) },
+        detail: {
+          summary: 'Search users',
+          description: '`q` matches the start of a username or display name, ignoring case; ordered by username.',
+        },
+      },
+    )
+    .get(
+      '/:username',
+      async ({ params, viewer }) => {
+        const user = await users.byUsername(params.username, viewer?.id)
+        return publicUser(user, user.relation)
+      },
+      {
+        optionalAuth: true,
+        params: UsernameParams,
+        response: { 200: PublicUser, ...problems(401, 404) },
+        detail: { summary: 'A public profile (404 if unknown or disabled)' },
+      },
+    )
+}
