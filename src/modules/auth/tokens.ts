@@ -61,7 +61,9 @@ export class TokenService {
         typ: type === 'access' ? 'at+jwt' : 'rt+jwt',
         requiredClaims: ['exp', 'iat', 'sub', 'sid', 'jti', 'typ'],
       })
-      if (protectedHeader.crit || payload.typ !== type) throw new Error('wrong token type')
+      // We only ever issue {alg, typ}: a kid, jku, jwk or x5u header is someone else's token.
+      if (Object.keys(protectedHeader).some((k) => k !== 'alg' && k !== 'typ')) throw new Error('foreign header')
+      if (payload.typ !== type) throw new Error('wrong token type')
       const userId = Number(payload.sub)
       if (!Number.isSafeInteger(userId) || typeof payload.sid !== 'string' || typeof payload.jti !== 'string')
         throw new Error('malformed claims')
