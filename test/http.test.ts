@@ -107,11 +107,11 @@ describe('problem+json for every error', () => {
         throw new Error('SELECT secret FROM users — at /src/modules/x.ts:1')
       })
     const res = await app.handle(new Request('http://localhost/boom'))
-    const body = await res.json()
+    const body = (await res.json()) as { code: string; request_id: string }
     expect(res.status).toBe(500)
     expect(res.headers.get('content-type')).toStartWith('application/problem+json')
     expect(body.code).toBe('internal')
-    expect(body.request_id).toBe(res.headers.get('x-request-id'))
+    expect(body.request_id).toBe(res.headers.get('x-request-id') ?? 'missing')
     expect(JSON.stringify(body)).not.toContain('SELECT')
     expect(JSON.stringify(body)).not.toContain('.ts')
   })

@@ -1,4 +1,5 @@
 import { Elysia, NotFoundError, ParseError, ValidationError } from 'elysia'
+import { safeError } from '../errors'
 import type { Logger } from '../logger'
 import {
   type FieldError,
@@ -54,6 +55,8 @@ function fieldErrors(error: ValidationError): FieldError[] {
 
 /** Errors that mean the database (or the primary behind a replica) cannot be reached. */
 function isUnavailable(error: unknown): boolean {
+  const cause = (error as { cause?: unknown })?.cause
+  if (cause && cause !== error && isUnavailable(cause)) return true
   const code = (error as { code?: string; cause?: { code?: string } })?.code ?? ''
   const msg = String((error as Error)?.message ?? '')
   return (
@@ -161,12 +164,12 @@ export function httpCore(options: CoreOptions) {
           })
         }
       } else if (isUnavailable(error)) {
-        logger.warn({ request_id: requestId, err: error }, 'database unavailable')
+        logger.warn({ request_id: requestId, err: safeError(error) }, 'database unavailable')
         const e = unavailable()
         body = e.toProblem(requestId)
         Object.assign(headers, e.options.headers)
       } else {
-        logger.error({ request_id: requestId, path, err: error }, 'unhandled error')
+        logger.error({ request_id: requestId, path, err: safeError(error), stack: (error as Error)?.stack?.split('\n').slice(1, 6).join('\n') }, 'unhandled error')
         body = problem(500, 'internal', 'Something went wrong on our side; the request id identifies it in our logs', {
           request_id: requestId,
         })

@@ -36,10 +36,8 @@ const invalidGrant = (detail: string) =>
 
 function constraintField(error: unknown): 'username' | 'email' | undefined {
   const text = `${(error as Error)?.message ?? ''} ${(error as { cause?: Error })?.cause?.message ?? ''}`
-  if (!/UNIQUE constraint failed/i.test(text)) return undefined
-  if (/username/i.test(text)) return 'username'
-  if (/email/i.test(text)) return 'email'
-  return undefined
+  const index = /UNIQUE constraint failed: index '?users_(username|email)_lower_unique/i.exec(text)
+  return index ? (index[1]?.toLowerCase() as 'username' | 'email') : undefined
 }
 
 export class AuthService {
@@ -74,6 +72,31 @@ export class AuthService {
       ])
       const user = inserted[0] as UserRow
       return { user, ...(await this.#pair(user.id, sessionId, rotation)) }
+    } catch (error) {
+      const field = constraintField(error)
+      if (field) throw conflict(field, 'is already taken')
+      throw error
+    }
+  }
+
+  /** Creates an account without signing in (the CLI's `create-user`). */
+  async createAccount(input: RegisterInput & { role?: 'user' | 'admin' }): Promise<UserRow> {
+    const passwordHash = await this.passwords.hash(input.password)
+    const now = Date.now()
+    try {
+      const [user] = await this.db
+        .insert(users)
+        .values({
+          username: input.username,
+          email: input.email,
+          displayName: input.displayName ?? input.username,
+          role: input.role ?? 'user',
+          passwordHash,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning()
+      return user as UserRow
     } catch (error) {
       const field = constraintField(error)
       if (field) throw conflict(field, 'is already taken')
