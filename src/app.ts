@@ -4,8 +4,8 @@ import { Elysia } from 'elysia'
 import type { Config } from './config'
 import type { Database } from './db/client'
 import { httpCore } from './http/core'
-import type { Logger } from './logger'
 import { RateLimit } from './http/rate-limit'
+import type { Logger } from './logger'
 import { adminModule } from './modules/admin'
 import { authModule } from './modules/auth'
 import { PasswordHasher } from './modules/auth/password'
@@ -59,57 +59,66 @@ export function createApp(deps: AppDeps) {
     .use(usersModule({ users: services.users, authPlugin: auth }))
     .use(adminModule({ users: services.users, authPlugin: auth }))
 
-  return app
-    .use(
-      httpCore({
-        logger,
-        bodyLimit: config.bodyLimit,
-        formPaths,
-        routes: () => app.routes.map((r) => ({ method: r.method, path: r.path })),
-      }),
-    )
-    // CORS only for the configured allowlist; with none, browsers on other origins get nothing.
-    .use(
-      cors({
-        origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
-        preflight: config.corsOrigins.length > 0,
-        credentials: false,
-        allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
-        exposeHeaders: ['X-Request-Id', 'Link', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
-        maxAge: 600,
-      }),
-    )
-    .use(
-      swagger({
-        path: '/docs',
-        provider: 'swagger-ui',
-        exclude: ['/docs', '/docs/json'],
-        documentation: {
-          openapi: '3.0.3',
-          info: {
-            title: 'Pamps API',
-            version: '1.0.0',
-            description:
-              'A microblog API: accounts, sessions, profiles, follows, posts, replies, likes and timelines. ' +
-              'Every error is RFC 9457 problem+json; every list is keyset-paginated with an opaque cursor.',
-          },
-          tags: [
-            { name: 'auth', description: 'Registration, tokens and sessions' },
-            { name: 'users', description: 'Profiles, follows and per-user lists' },
-            { name: 'posts', description: 'Posts, replies, threads, likes and timelines' },
-            { name: 'admin', description: 'Administration (role admin only)' },
-            { name: 'ops', description: 'Health and readiness' },
+  return (
+    app
+      .use(
+        httpCore({
+          logger,
+          bodyLimit: config.bodyLimit,
+          formPaths,
+          routes: () => app.routes.map((r) => ({ method: r.method, path: r.path })),
+        }),
+      )
+      // CORS only for the configured allowlist; with none, browsers on other origins get nothing.
+      .use(
+        cors({
+          origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
+          preflight: config.corsOrigins.length > 0,
+          credentials: false,
+          allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+          exposeHeaders: [
+            'X-Request-Id',
+            'Link',
+            'Retry-After',
+            'RateLimit-Limit',
+            'RateLimit-Remaining',
+            'RateLimit-Reset',
           ],
-          components: {
-            securitySchemes: {
-              bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          maxAge: 600,
+        }),
+      )
+      .use(
+        swagger({
+          path: '/docs',
+          provider: 'swagger-ui',
+          exclude: ['/docs', '/docs/json'],
+          documentation: {
+            openapi: '3.0.3',
+            info: {
+              title: 'Pamps API',
+              version: '1.0.0',
+              description:
+                'A microblog API: accounts, sessions, profiles, follows, posts, replies, likes and timelines. ' +
+                'Every error is RFC 9457 problem+json; every list is keyset-paginated with an opaque cursor.',
+            },
+            tags: [
+              { name: 'auth', description: 'Registration, tokens and sessions' },
+              { name: 'users', description: 'Profiles, follows and per-user lists' },
+              { name: 'posts', description: 'Posts, replies, threads, likes and timelines' },
+              { name: 'admin', description: 'Administration (role admin only)' },
+              { name: 'ops', description: 'Health and readiness' },
+            ],
+            components: {
+              securitySchemes: {
+                bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+              },
             },
           },
-        },
-      }),
-    )
-    .use(opsModule(database))
-    .use(api)
+        }),
+      )
+      .use(opsModule(database))
+      .use(api)
+  )
 }
 
 export type App = ReturnType<typeof createApp>

@@ -118,8 +118,7 @@ function jwtSecret(env: Env, nodeEnv: NodeEnv, dataDir: string | undefined) {
     if (Buffer.byteLength(given) < 32) fail('JWT_SECRET', 'at least 32 bytes long')
     return { secret: given, generated: false }
   }
-  if (nodeEnv === 'production')
-    fail('JWT_SECRET', 'set (at least 32 random bytes) when NODE_ENV=production')
+  if (nodeEnv === 'production') fail('JWT_SECRET', 'set (at least 32 random bytes) when NODE_ENV=production')
   // Development: keep a generated secret beside the database so tokens survive a restart.
   const dir = dataDir ?? resolve('data')
   const file = join(dir, '.jwt-secret')
@@ -177,8 +176,7 @@ export function loadConfig(env: Env = process.env): Config {
       url: databaseUrl,
       authToken: read(env, 'DATABASE_AUTH_TOKEN'),
       syncUrl,
-      syncIntervalSeconds:
-        syncInterval === undefined ? undefined : int(env, 'DATABASE_SYNC_INTERVAL', 60, 1, 86400),
+      syncIntervalSeconds: syncInterval === undefined ? undefined : int(env, 'DATABASE_SYNC_INTERVAL', 60, 1, 86400),
       synchronous: oneOf(env, 'DATABASE_SYNCHRONOUS', ['full', 'normal'] as const, 'full').toUpperCase() as
         | 'FULL'
         | 'NORMAL',

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { SignJWT } from 'jose'
-import { createTestContext, expectProblem } from './helpers'
 import { createUser, makeAdmin } from './factories'
+import { createTestContext, expectProblem } from './helpers'
 
 const ctx = await createTestContext()
 const secret = new TextEncoder().encode(ctx.config.jwt.secret)
@@ -38,7 +38,9 @@ describe('registration', () => {
     const sameName = await ctx.call('POST', '/api/v1/auth/register', {
       body: { username: 'dup_user', email: 'other@example.com', password: 'password123' },
     })
-    expect(expectProblem(sameName, 409, 'conflict').errors).toEqual([{ field: 'username', message: 'is already taken' }])
+    expect(expectProblem(sameName, 409, 'conflict').errors).toEqual([
+      { field: 'username', message: 'is already taken' },
+    ])
     const sameEmail = await ctx.call('POST', '/api/v1/auth/register', {
       body: { username: 'dup_user2', email: 'DUP@EXAMPLE.COM', password: 'password123' },
     })
@@ -74,7 +76,11 @@ describe('token endpoint', () => {
       })
       expect(json.status).toBe(200)
       expect(json.body.access_token).toBeString()
-      const form = await ctx.call('POST', '/api/v1/auth/token', formBody({ grant_type: 'password', username: login, password: u.password }))
+      const form = await ctx.call(
+        'POST',
+        '/api/v1/auth/token',
+        formBody({ grant_type: 'password', username: login, password: u.password }),
+      )
       expect(form.status).toBe(200)
       expect(form.body.refresh_token).toBeString()
     }
@@ -113,7 +119,11 @@ describe('token endpoint', () => {
 
   test('the refresh_token grant rotates like /auth/refresh', async () => {
     const u = await createUser(ctx)
-    const res = await ctx.call('POST', '/api/v1/auth/token', formBody({ grant_type: 'refresh_token', refresh_token: u.refreshToken }))
+    const res = await ctx.call(
+      'POST',
+      '/api/v1/auth/token',
+      formBody({ grant_type: 'refresh_token', refresh_token: u.refreshToken }),
+    )
     expect(res.status).toBe(200)
     const again = await ctx.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: u.refreshToken } })
     expectProblem(again, 401, 'unauthorized')
@@ -141,7 +151,9 @@ describe('the session lifecycle', () => {
     const old = await ctx.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: u.refreshToken } })
     expectProblem(old, 401, 'unauthorized')
     // …and presenting it revoked the whole session: the new tokens die too.
-    const newRefresh = await ctx.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: refreshed.body.refresh_token } })
+    const newRefresh = await ctx.call('POST', '/api/v1/auth/refresh', {
+      body: { refresh_token: refreshed.body.refresh_token },
+    })
     expectProblem(newRefresh, 401, 'unauthorized')
     const newAccess = await ctx.call('GET', '/api/v1/users/me', { token: refreshed.body.access_token })
     expectProblem(newAccess, 401, 'unauthorized')
@@ -175,7 +187,9 @@ describe('the session lifecycle', () => {
   test('parallel refreshes with one token: at most one succeeds', async () => {
     const u = await createUser(ctx)
     const results = await Promise.all(
-      Array.from({ length: 8 }, () => ctx.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: u.refreshToken } })),
+      Array.from({ length: 8 }, () =>
+        ctx.call('POST', '/api/v1/auth/refresh', { body: { refresh_token: u.refreshToken } }),
+      ),
     )
     expect(results.filter((r) => r.status === 200).length).toBeLessThanOrEqual(1)
     expect(results.every((r) => r.status === 200 || r.status === 401)).toBe(true)
@@ -195,7 +209,11 @@ describe('the session lifecycle', () => {
     expect(list.body.items).toHaveLength(2)
     expect(list.body.items.filter((s: { current: boolean }) => s.current)).toHaveLength(1)
     const phone = list.body.items.find((s: { user_agent: string }) => s.user_agent === 'phone')
-    expectProblem(await ctx.call('DELETE', `/api/v1/auth/sessions/${phone.id}`, { token: other.token }), 404, 'not_found')
+    expectProblem(
+      await ctx.call('DELETE', `/api/v1/auth/sessions/${phone.id}`, { token: other.token }),
+      404,
+      'not_found',
+    )
     expect((await ctx.call('DELETE', `/api/v1/auth/sessions/${phone.id}`, { token: u.token })).status).toBe(204)
     expectProblem(await ctx.call('GET', '/api/v1/users/me', { token: second.access_token }), 401, 'unauthorized')
     expect((await ctx.call('GET', '/api/v1/users/me', { token: u.token })).status).toBe(200)
@@ -268,7 +286,9 @@ describe('forged and foreign tokens', () => {
     const forged: Record<string, string> = {
       'alg none': `${b64({ alg: 'none', typ: 'at+jwt' })}.${b64({ ...claims })}.`,
       'tampered payload': `${u.token.split('.')[0]}.${b64({ ...claims, sub: '999' })}.${u.token.split('.')[2]}`,
-      'wrong secret': await sign(base, { key: new TextEncoder().encode('another-secret-another-secret-another-secret') }),
+      'wrong secret': await sign(base, {
+        key: new TextEncoder().encode('another-secret-another-secret-another-secret'),
+      }),
       HS512: await sign(base, { alg: 'HS512' }),
       HS384: await sign(base, { alg: 'HS384' }),
       expired: await sign(base, { exp: Math.floor(Date.now() / 1000) - 10 }),
@@ -354,9 +374,15 @@ describe('admin', () => {
     await makeAdmin(ctx, admin)
     const bad = await ctx.call('PATCH', '/api/v1/admin/users/whoever', { token: admin.token, body: { role: 'root' } })
     expectProblem(bad, 422, 'validation_failed')
-    const unknown = await ctx.call('PATCH', '/api/v1/admin/users/nobody_at_all', { token: admin.token, body: { role: 'admin' } })
+    const unknown = await ctx.call('PATCH', '/api/v1/admin/users/nobody_at_all', {
+      token: admin.token,
+      body: { role: 'admin' },
+    })
     expectProblem(unknown, 404, 'not_found')
-    const extra = await ctx.call('PATCH', '/api/v1/admin/users/whoever', { token: admin.token, body: { email: 'x@y.z' } })
+    const extra = await ctx.call('PATCH', '/api/v1/admin/users/whoever', {
+      token: admin.token,
+      body: { email: 'x@y.z' },
+    })
     expectProblem(extra, 422, 'validation_failed')
   })
 

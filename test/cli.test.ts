@@ -47,7 +47,10 @@ describe('pamps CLI', () => {
     expect(lines.some((l) => /^ada\s+ada@example\.com\s+admin\s/.test(l))).toBe(true)
     expect(lines.some((l) => /^bob\s+bob@example\.com\s+user\s/.test(l))).toBe(true)
     const json = pamps(['users', '--json'])
-    const users = json.stdout.trim().split('\n').map((l) => JSON.parse(l))
+    const users = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(users.map((u) => u.username).sort()).toEqual(['ada', 'bob'])
     expect(json.stdout).not.toContain('argon2')
   })

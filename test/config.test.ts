@@ -50,7 +50,10 @@ describe('configuration', () => {
     [{ DATABASE_SYNCHRONOUS: 'OFF' }, /^DATABASE_SYNCHRONOUS must be one of full, normal/],
     [{ JWT_SECRET: 'short' }, /^JWT_SECRET must be at least 32 bytes/],
     [{ CORS_ORIGINS: 'not a url' }, /^CORS_ORIGINS must be/],
-    [{ DATABASE_SYNC_URL: 'libsql://x.turso.io', DATABASE_URL: 'libsql://y.turso.io' }, /^DATABASE_URL must be a file: URL/],
+    [
+      { DATABASE_SYNC_URL: 'libsql://x.turso.io', DATABASE_URL: 'libsql://y.turso.io' },
+      /^DATABASE_URL must be a file: URL/,
+    ],
   ]
   for (const [env, message] of bad)
     test(`rejects ${JSON.stringify(env)} naming the variable`, () => {

@@ -1,7 +1,7 @@
+import { afterAll } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll } from 'bun:test'
 import { createApp } from '../src/app'
 import { type Config, loadConfig } from '../src/config'
 import { type Database, openDatabase } from '../src/db/client'

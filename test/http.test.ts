@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
 import { httpCore } from '../src/http/core'
-import { createTestContext, expectProblem } from './helpers'
 import { createUser } from './factories'
+import { createTestContext, expectProblem } from './helpers'
 
 const ctx = await createTestContext({ BODY_LIMIT: '4096' })
 
@@ -164,7 +164,8 @@ describe('OpenAPI document', () => {
     expect(doc.components.schemas.Problem.properties.code).toBeDefined()
     const documented = new Set<string>()
     for (const [path, item] of Object.entries<object>(doc.paths))
-      for (const method of Object.keys(item)) documented.add(`${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`)
+      for (const method of Object.keys(item))
+        documented.add(`${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`)
     const served = ctx.app.routes
       .filter((r) => !['/docs', '/docs/json', '*'].includes(r.path) && r.method !== 'OPTIONS')
       .map((r) => `${r.method} ${r.path}`)

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { createTestContext, expectProblem } from './helpers'
+import { createTestContext } from './helpers'
 
 const ctx = await createTestContext()
 
@@ -18,7 +18,9 @@ describe('ops', () => {
 
   test('GET /ready is 503 while a migration is pending', async () => {
     const other = await createTestContext()
-    await other.database.client.execute('DELETE FROM __drizzle_migrations WHERE created_at = (SELECT max(created_at) FROM __drizzle_migrations)')
+    await other.database.client.execute(
+      'DELETE FROM __drizzle_migrations WHERE created_at = (SELECT max(created_at) FROM __drizzle_migrations)',
+    )
     const res = await other.call('GET', '/ready')
     expect(res.status).toBe(503)
     expect(res.body.pending).toEqual(['0001_counters'])

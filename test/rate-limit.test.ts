@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
-import { createTestContext, expectProblem } from './helpers'
 import { createUser } from './factories'
+import { createTestContext, expectProblem } from './helpers'
 
 const ctx = await createTestContext({ AUTH_RATE_LIMIT: '5', WRITE_RATE_LIMIT: '3' })
 
@@ -28,7 +28,9 @@ describe('rate limits', () => {
     const fresh = await createTestContext({ AUTH_RATE_LIMIT: '0', WRITE_RATE_LIMIT: '3' })
     const u = await createUser(fresh)
     for (let i = 0; i < 3; i++)
-      expect((await fresh.call('PATCH', '/api/v1/users/me', { token: u.token, body: { bio: `${i}` } })).status).toBe(200)
+      expect((await fresh.call('PATCH', '/api/v1/users/me', { token: u.token, body: { bio: `${i}` } })).status).toBe(
+        200,
+      )
     const limited = await fresh.call('PATCH', '/api/v1/users/me', { token: u.token, body: { bio: 'again' } })
     expectProblem(limited, 429, 'rate_limited')
     // Reads are not writes.

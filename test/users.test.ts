@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
-import { createTestContext, expectProblem } from './helpers'
 import { createUser } from './factories'
+import { createTestContext, expectProblem } from './helpers'
 
 const ctx = await createTestContext()
 
@@ -12,7 +12,11 @@ describe('profiles', () => {
       body: { display_name: 'Émilie 🌸', bio: 'hello', avatar_url: 'https://cdn.example.com/a.png' },
     })
     expect(res.status).toBe(200)
-    expect(res.body).toMatchObject({ display_name: 'Émilie 🌸', bio: 'hello', avatar_url: 'https://cdn.example.com/a.png' })
+    expect(res.body).toMatchObject({
+      display_name: 'Émilie 🌸',
+      bio: 'hello',
+      avatar_url: 'https://cdn.example.com/a.png',
+    })
     const cleared = await ctx.call('PATCH', '/api/v1/users/me', { token: u.token, body: { avatar_url: null } })
     expect(cleared.body.avatar_url).toBeNull()
   })
@@ -78,7 +82,9 @@ describe('profiles', () => {
     const wrong = await ctx.call('DELETE', '/api/v1/users/me', { token: u.token, body: { password: 'wrong one' } })
     expectProblem(wrong, 422, 'validation_failed')
     expect((await ctx.call('GET', '/api/v1/users/me', { token: u.token })).status).toBe(200)
-    expect((await ctx.call('DELETE', '/api/v1/users/me', { token: u.token, body: { password: u.password } })).status).toBe(204)
+    expect(
+      (await ctx.call('DELETE', '/api/v1/users/me', { token: u.token, body: { password: u.password } })).status,
+    ).toBe(204)
     const left = await ctx.database.client.execute({
       sql: 'SELECT (SELECT count(*) FROM users WHERE id = ?) + (SELECT count(*) FROM sessions WHERE user_id = ?) AS n',
       args: [Number(u.id), Number(u.id)],

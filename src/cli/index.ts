@@ -1,5 +1,5 @@
-import { Command, InvalidArgumentError } from 'commander'
 import { Value } from '@sinclair/typebox/value'
+import { Command, InvalidArgumentError } from 'commander'
 import { createServices } from '../app'
 import { ConfigError, loadConfig } from '../config'
 import { type Database, openDatabase } from '../db/client'
@@ -60,7 +60,9 @@ export function buildProgram() {
     .name('pamps')
     .description('Operate a Pamps server: accounts, migrations, demo data.')
     .showSuggestionAfterError(true)
-    .configureOutput({ outputError: (text, write) => write(text.split('\n')[0] ? `${text.trim().split('\n')[0]}\n` : text) })
+    .configureOutput({
+      outputError: (text, write) => write(text.split('\n')[0] ? `${text.trim().split('\n')[0]}\n` : text),
+    })
 
   program
     .command('create-user')
@@ -83,7 +85,12 @@ export function buildProgram() {
         const user = await auth.createAccount({ ...input, role: opts.admin ? 'admin' : 'user' })
         const wire = privateUser(user)
         if (opts.json) console.log(JSON.stringify(wire))
-        else console.log(table([{ id: wire.id, username: wire.username, email: wire.email, role: wire.role, created: wire.created_at }]))
+        else
+          console.log(
+            table([
+              { id: wire.id, username: wire.username, email: wire.email, role: wire.role, created: wire.created_at },
+            ]),
+          )
       })
     })
 
@@ -124,11 +131,14 @@ export function buildProgram() {
     .command('migrate')
     .description('apply pending migrations to DATABASE_URL and say which')
     .action(async () => {
-      await withDatabase(async (database, config) => {
-        const applied = await runMigrations(database)
-        if (applied.length === 0) console.log(`No pending migrations (${config.database.url}).`)
-        else for (const name of applied) console.log(`applied ${name}`)
-      }, { migrate: false })
+      await withDatabase(
+        async (database, config) => {
+          const applied = await runMigrations(database)
+          if (applied.length === 0) console.log(`No pending migrations (${config.database.url}).`)
+          else for (const name of applied) console.log(`applied ${name}`)
+        },
+        { migrate: false },
+      )
     })
 
   program
@@ -143,11 +153,14 @@ export function buildProgram() {
         const answer = await ask(`Drop every table in ${config.database.url}? Type "yes": `)
         if (answer.trim() !== 'yes') throw new CliError('not confirmed; nothing changed')
       }
-      await withDatabase(async (database) => {
-        await resetDatabase(database)
-        const applied = await runMigrations(database)
-        console.log(`Reset ${config.database.url}: dropped every table, applied ${applied.length} migrations.`)
-      }, { migrate: false })
+      await withDatabase(
+        async (database) => {
+          await resetDatabase(database)
+          const applied = await runMigrations(database)
+          console.log(`Reset ${config.database.url}: dropped every table, applied ${applied.length} migrations.`)
+        },
+        { migrate: false },
+      )
     })
 
   return program

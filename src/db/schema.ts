@@ -15,7 +15,9 @@ export const users = sqliteTable(
     displayName: text('display_name').notNull().default(''),
     bio: text('bio').notNull().default(''),
     avatarUrl: text('avatar_url'),
-    role: text('role', { enum: ['user', 'admin'] }).notNull().default('user'),
+    role: text('role', { enum: ['user', 'admin'] })
+      .notNull()
+      .default('user'),
     disabled: integer('disabled', { mode: 'boolean' }).notNull().default(false),
     emailVerified: integer('email_verified', { mode: 'boolean' }).notNull().default(false),
     passwordHash: text('password_hash').notNull(),
@@ -69,12 +71,8 @@ export const posts = sqliteTable(
   (t) => [
     index('posts_author_id_idx').on(t.authorId, t.id),
     index('posts_reply_to_id_idx').on(t.replyToId, t.id),
-    index('posts_top_level_idx')
-      .on(t.id)
-      .where(sql`${t.replyToId} is null`),
-    index('posts_author_top_level_idx')
-      .on(t.authorId, t.id)
-      .where(sql`${t.replyToId} is null`),
+    index('posts_top_level_idx').on(t.id).where(sql`${t.replyToId} is null`),
+    index('posts_author_top_level_idx').on(t.authorId, t.id).where(sql`${t.replyToId} is null`),
   ],
 )
 

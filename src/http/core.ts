@@ -169,7 +169,15 @@ export function httpCore(options: CoreOptions) {
         body = e.toProblem(requestId)
         Object.assign(headers, e.options.headers)
       } else {
-        logger.error({ request_id: requestId, path, err: safeError(error), stack: (error as Error)?.stack?.split('\n').slice(1, 6).join('\n') }, 'unhandled error')
+        logger.error(
+          {
+            request_id: requestId,
+            path,
+            err: safeError(error),
+            stack: (error as Error)?.stack?.split('\n').slice(1, 6).join('\n'),
+          },
+          'unhandled error',
+        )
         body = problem(500, 'internal', 'Something went wrong on our side; the request id identifies it in our logs', {
           request_id: requestId,
         })

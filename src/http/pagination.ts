@@ -7,7 +7,11 @@ export const PageQuery = {
     t.Integer({ minimum: 1, maximum: 100, default: 20, error: 'limit must be an integer from 1 to 100' }),
   ),
   cursor: t.Optional(
-    t.String({ maxLength: 512, description: 'Opaque; the next_cursor of the previous page', error: 'cursor is invalid' }),
+    t.String({
+      maxLength: 512,
+      description: 'Opaque; the next_cursor of the previous page',
+      error: 'cursor is invalid',
+    }),
   ),
 }
 
@@ -43,8 +47,7 @@ export function decodeCursor<const P extends readonly KeyPart[]>(
   const values = decoded.slice(1)
   parts.forEach((part, i) => {
     const v = values[i]
-    const ok =
-      part === 'int' ? Number.isSafeInteger(v) && (v as number) >= 0 : typeof v === 'string' && v.length <= 256
+    const ok = part === 'int' ? Number.isSafeInteger(v) && (v as number) >= 0 : typeof v === 'string' && v.length <= 256
     if (!ok) throw invalidCursor()
   })
   return values as { [I in keyof P]: KeyValue<P[I]> }

@@ -65,12 +65,7 @@ export class HttpError extends Error {
   }
 }
 
-export function problem(
-  status: number,
-  code: string,
-  detail: string,
-  extra: Record<string, unknown> = {},
-): Problem {
+export function problem(status: number, code: string, detail: string, extra: Record<string, unknown> = {}): Problem {
   return {
     type: `/problems/${code}`,
     title: titles[code] ?? 'Error',

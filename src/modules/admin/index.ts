@@ -30,7 +30,13 @@ export function adminModule({ users, authPlugin }: { users: UserService; authPlu
             const [after] = decodeCursor('admin-users', query.cursor, ['string'] as const) ?? []
             const limit = query.limit ?? 20
             const rows = await users.adminList(query.q?.trim() || undefined, after, limit)
-            const page = paginate(rows, limit, 'admin-users', (u) => [u.username.toLowerCase()], (u) => privateUser(u))
+            const page = paginate(
+              rows,
+              limit,
+              'admin-users',
+              (u) => [u.username.toLowerCase()],
+              (u) => privateUser(u),
+            )
             setLinkHeader(set, request, page)
             return page
           },
@@ -46,7 +52,10 @@ export function adminModule({ users, authPlugin }: { users: UserService; authPlu
         .patch(
           '/users/:username',
           async ({ params, body, viewer }) => {
-            if (params.username.toLowerCase() === viewer.username.toLowerCase() && (body.disabled || body.role === 'user'))
+            if (
+              params.username.toLowerCase() === viewer.username.toLowerCase() &&
+              (body.disabled || body.role === 'user')
+            )
               throw forbidden('Administrators cannot disable or demote themselves')
             return privateUser(await users.adminUpdate(params.username, body))
           },

@@ -1,12 +1,20 @@
-import { Elysia } from 'elysia'
+import { Elysia, t } from 'elysia'
 import { HttpError, unprocessable } from '../../http/problem'
 import { clientIp, type RateLimit } from '../../http/rate-limit'
 import { models, problems } from '../../http/schemas'
 import { privateUser } from '../users/serializer'
-import { PasswordBody, RefreshBody, RegisterBody, RegisterResponse, Session, SessionParams, TokenBody, TokenPair } from './model'
+import {
+  PasswordBody,
+  RefreshBody,
+  RegisterBody,
+  RegisterResponse,
+  Session,
+  SessionParams,
+  TokenBody,
+  TokenPair,
+} from './model'
 import type { AuthPlugin } from './plugin'
 import type { AuthService } from './service'
-import { t } from 'elysia'
 
 export interface AuthModuleDeps {
   auth: AuthService
@@ -83,7 +91,7 @@ export function authModule({ auth, authPlugin, attempts, trustProxy }: AuthModul
           summary: 'OAuth 2.0 token endpoint (password and refresh_token grants)',
           description:
             'Takes application/x-www-form-urlencoded or JSON. `username` is a username or an email. ' +
-            'Errors carry OAuth\'s `error` member: invalid_request and unsupported_grant_type (400), ' +
+            "Errors carry OAuth's `error` member: invalid_request and unsupported_grant_type (400), " +
             'invalid_grant (401 for bad credentials or a bad refresh token; 403 account_disabled). ' +
             'Bad credentials get the same body whether or not the account exists.',
         },

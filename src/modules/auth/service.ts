@@ -127,11 +127,7 @@ export class AuthService {
 
   findByLogin(login: string): Promise<UserRow | undefined> {
     const column = login.includes('@') ? users.email : users.username
-    return this.db
-      .select()
-      .from(users)
-      .where(sql`lower(${column}) = lower(${login})`)
-      .get()
+    return this.db.select().from(users).where(sql`lower(${column}) = lower(${login})`).get()
   }
 
   /**

@@ -4,8 +4,7 @@ import type { PrivateUserWire, PublicUserWire, UserSummaryWire } from './model'
 export const iso = (ms: number) => new Date(ms).toISOString()
 
 type SummaryRow = Pick<UserRow, 'id' | 'username' | 'displayName' | 'avatarUrl'>
-type PublicRow = SummaryRow &
-  Pick<UserRow, 'bio' | 'createdAt' | 'followersCount' | 'followingCount' | 'postsCount'>
+type PublicRow = SummaryRow & Pick<UserRow, 'bio' | 'createdAt' | 'followersCount' | 'followingCount' | 'postsCount'>
 
 /** What the caller's relation to a user is; absent for anonymous callers. */
 export interface Relation {
