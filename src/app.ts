@@ -12,7 +12,10 @@ import { PasswordHasher } from './modules/auth/password'
 import { authPlugin } from './modules/auth/plugin'
 import { AuthService } from './modules/auth/service'
 import { TokenService } from './modules/auth/tokens'
+import { FollowService } from './modules/follows/service'
 import { opsModule } from './modules/ops'
+import { postsModule, timelineModule } from './modules/posts'
+import { PostService } from './modules/posts/service'
 import { usersModule } from './modules/users'
 import { UserService } from './modules/users/service'
 
@@ -37,7 +40,9 @@ export function createServices({ config, database }: Pick<AppDeps, 'config' | 'd
     refresh: config.refreshTokenTtl,
   })
   const users = new UserService(database.db, auth)
-  return { tokens, passwords, auth, users }
+  const posts = new PostService(database.db)
+  const follows = new FollowService(database.db)
+  return { tokens, passwords, auth, users, posts, follows }
 }
 
 /** Builds the whole API from its dependencies without listening (tests call `app.handle`). */
@@ -56,7 +61,9 @@ export function createApp(deps: AppDeps) {
         trustProxy: config.trustProxy,
       }),
     )
-    .use(usersModule({ users: services.users, authPlugin: auth }))
+    .use(usersModule({ users: services.users, posts: services.posts, follows: services.follows, authPlugin: auth }))
+    .use(postsModule({ posts: services.posts, authPlugin: auth }))
+    .use(timelineModule({ posts: services.posts, authPlugin: auth }))
     .use(adminModule({ users: services.users, authPlugin: auth }))
 
   return (

@@ -2,16 +2,23 @@ import { Elysia, t } from 'elysia'
 import { decodeCursor, PageQuery, pageOf, paginate, setLinkHeader } from '../../http/pagination'
 import { models, problems } from '../../http/schemas'
 import type { AuthPlugin } from '../auth/plugin'
+import { FollowResult } from '../follows/model'
+import type { FollowService } from '../follows/service'
+import { PageOnlyQuery, Post, UserPostsQuery } from '../posts/model'
+import { post } from '../posts/serializer'
+import type { PostService } from '../posts/service'
 import { DeleteMeBody, PrivateUser, PublicUser, SearchQuery, UpdateMeBody, UsernameParams } from './model'
 import { privateUser, publicUser } from './serializer'
 import type { UserService } from './service'
 
 export interface UsersModuleDeps {
   users: UserService
+  posts: PostService
+  follows: FollowService
   authPlugin: AuthPlugin
 }
 
-export function usersModule({ users, authPlugin }: UsersModuleDeps) {
+export function usersModule({ users, posts, follows, authPlugin }: UsersModuleDeps) {
   return new Elysia({ prefix: '/users', detail: { tags: ['users'] } })
     .use(models)
     .use(authPlugin)
@@ -93,6 +100,107 @@ export function usersModule({ users, authPlugin }: UsersModuleDeps) {
         params: UsernameParams,
         response: { 200: PublicUser, ...problems(401, 404) },
         detail: { summary: 'A public profile (404 if unknown or disabled)' },
+      },
+    )
+    .get(
+      '/:username/posts',
+      async ({ params, query, viewer, request, set }) => {
+        const [before] = decodeCursor('user-posts', query.cursor, ['int'] as const) ?? []
+        const limit = query.limit ?? 20
+        const rows = await posts.byAuthor(params.username, query.include_replies ?? true, before, limit, viewer?.id)
+        const page = paginate(rows, limit, 'user-posts', (r) => [r.post.id], post)
+        setLinkHeader(set, request, page)
+        return page
+      },
+      {
+        optionalAuth: true,
+        params: UsernameParams,
+        query: UserPostsQuery,
+        response: { 200: pageOf(Post, 'PostPage'), ...problems(400, 401, 404, 422) },
+        detail: {
+          summary: "A user's posts, newest first",
+          description: 'Replies included unless include_replies=false.',
+        },
+      },
+    )
+    .get(
+      '/:username/likes',
+      async ({ params, query, viewer, request, set }) => {
+        const [before] = decodeCursor('user-likes', query.cursor, ['int'] as const) ?? []
+        const limit = query.limit ?? 20
+        const rows = await posts.likedBy(params.username, before, limit, viewer?.id)
+        const page = paginate(rows, limit, 'user-likes', (r) => [r.likeId], post)
+        setLinkHeader(set, request, page)
+        return page
+      },
+      {
+        optionalAuth: true,
+        params: UsernameParams,
+        query: PageOnlyQuery,
+        response: { 200: pageOf(Post, 'PostPage'), ...problems(400, 401, 404, 422) },
+        detail: { summary: 'The posts a user liked, most recent like first' },
+      },
+    )
+    .get(
+      '/:username/followers',
+      async ({ params, query, viewer, request, set }) => {
+        const [before] = decodeCursor('followers', query.cursor, ['int'] as const) ?? []
+        const limit = query.limit ?? 20
+        const rows = await follows.followers(params.username, before, limit, viewer?.id)
+        const page = paginate(rows, limit, 'followers', (r) => [r.followId], (r) => publicUser(r.user, r.user.relation))
+        setLinkHeader(set, request, page)
+        return page
+      },
+      {
+        optionalAuth: true,
+        params: UsernameParams,
+        query: PageOnlyQuery,
+        response: { 200: pageOf(PublicUser, 'PublicUserPage'), ...problems(400, 401, 404, 422) },
+        detail: { summary: 'Who follows a user, most recent follow first' },
+      },
+    )
+    .get(
+      '/:username/following',
+      async ({ params, query, viewer, request, set }) => {
+        const [before] = decodeCursor('following', query.cursor, ['int'] as const) ?? []
+        const limit = query.limit ?? 20
+        const rows = await follows.following(params.username, before, limit, viewer?.id)
+        const page = paginate(rows, limit, 'following', (r) => [r.followId], (r) => publicUser(r.user, r.user.relation))
+        setLinkHeader(set, request, page)
+        return page
+      },
+      {
+        optionalAuth: true,
+        params: UsernameParams,
+        query: PageOnlyQuery,
+        response: { 200: pageOf(PublicUser, 'PublicUserPage'), ...problems(400, 401, 404, 422) },
+        detail: { summary: 'Whom a user follows, most recent follow first' },
+      },
+    )
+    .put(
+      '/:username/follow',
+      async ({ params, viewer }) => {
+        const { following, followersCount } = await follows.follow(viewer, params.username)
+        return { following, followers_count: followersCount }
+      },
+      {
+        auth: true,
+        params: UsernameParams,
+        response: { 200: FollowResult, ...problems(401, 403, 404, 422, 429) },
+        detail: { summary: 'Follow a user (idempotent; yourself is 422)' },
+      },
+    )
+    .delete(
+      '/:username/follow',
+      async ({ params, viewer }) => {
+        const { following, followersCount } = await follows.unfollow(viewer, params.username)
+        return { following, followers_count: followersCount }
+      },
+      {
+        auth: true,
+        params: UsernameParams,
+        response: { 200: FollowResult, ...problems(401, 403, 404, 429) },
+        detail: { summary: 'Unfollow a user (idempotent)' },
       },
     )
 }
