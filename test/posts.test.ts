@@ -13,8 +13,7 @@ async function createPost(user: TestUser, text = 'hello', replyTo?: string) {
   return res.body
 }
 
-const postCount = async () =>
-  Number((await ctx.database.client.execute('SELECT count(*) AS n FROM posts')).rows[0]?.n)
+const postCount = async () => Number((await ctx.database.client.execute('SELECT count(*) AS n FROM posts')).rows[0]?.n)
 
 describe('POST /posts', () => {
   test('creates a post with the contract shape, trimmed text and string ids', async () => {
@@ -42,7 +41,9 @@ describe('POST /posts', () => {
     const ok = await ctx.call('POST', '/api/v1/posts', { token: u.token, body: { text: `  ${emoji500}  ` } })
     expect(ok.status).toBe(201)
     expect(ok.body.text).toBe(emoji500)
-    expect((await ctx.call('POST', '/api/v1/posts', { token: u.token, body: { text: 'x'.repeat(500) } })).status).toBe(201)
+    expect((await ctx.call('POST', '/api/v1/posts', { token: u.token, body: { text: 'x'.repeat(500) } })).status).toBe(
+      201,
+    )
     for (const text of ['', '   \n\t ', 'x'.repeat(501), '😀'.repeat(501)]) {
       const res = await ctx.call('POST', '/api/v1/posts', { token: u.token, body: { text } })
       const problem = expectProblem(res, 422, 'validation_failed')
@@ -63,7 +64,15 @@ describe('POST /posts', () => {
     ]) {
       expectProblem(await ctx.call('POST', '/api/v1/posts', { token: u.token, body }), 422, 'validation_failed')
     }
-    expectProblem(await ctx.call('POST', '/api/v1/posts', { token: u.token, raw: '{"text":', headers: { 'content-type': 'application/json' } }), 400, 'malformed_json')
+    expectProblem(
+      await ctx.call('POST', '/api/v1/posts', {
+        token: u.token,
+        raw: '{"text":',
+        headers: { 'content-type': 'application/json' },
+      }),
+      400,
+      'malformed_json',
+    )
     expect(await postCount()).toBe(before)
   })
 
@@ -71,7 +80,11 @@ describe('POST /posts', () => {
     const res = await ctx.call('POST', '/api/v1/posts', { body: { text: 'hi' } })
     expectProblem(res, 401, 'unauthorized')
     expect(res.headers.get('www-authenticate')).toContain('Bearer')
-    expectProblem(await ctx.call('POST', '/api/v1/posts', { token: 'not-a-token', body: { text: 'hi' } }), 401, 'unauthorized')
+    expectProblem(
+      await ctx.call('POST', '/api/v1/posts', { token: 'not-a-token', body: { text: 'hi' } }),
+      401,
+      'unauthorized',
+    )
   })
 
   test('a reply names its parent and counts in replies_count; an unknown parent is 422', async () => {
@@ -83,9 +96,14 @@ describe('POST /posts', () => {
     expect((await ctx.call('GET', `/api/v1/posts/${parent.id}`)).body.replies_count).toBe(1)
     for (const reply_to_id of ['999999', 'abc', '0', '-1', '1e3']) {
       const res = await ctx.call('POST', '/api/v1/posts', { token: b.token, body: { text: 'x', reply_to_id } })
-      expect(expectProblem(res, 422, 'validation_failed').errors).toEqual([{ field: 'reply_to_id', message: 'does not name a post' }])
+      expect(expectProblem(res, 422, 'validation_failed').errors).toEqual([
+        { field: 'reply_to_id', message: 'does not name a post' },
+      ])
     }
-    const nullReply = await ctx.call('POST', '/api/v1/posts', { token: b.token, body: { text: 'x', reply_to_id: null } })
+    const nullReply = await ctx.call('POST', '/api/v1/posts', {
+      token: b.token,
+      body: { text: 'x', reply_to_id: null },
+    })
     expect(nullReply.status).toBe(201)
     expect(nullReply.body.reply_to_id).toBeNull()
   })
@@ -152,7 +170,11 @@ describe('Idempotency-Key', () => {
     // And a burst of ten.
     const burst = await Promise.all(
       Array.from({ length: 10 }, () =>
-        ctx.call('POST', '/api/v1/posts', { token: u.token, body: { text: 'burst' }, headers: { 'idempotency-key': 'race-2' } }),
+        ctx.call('POST', '/api/v1/posts', {
+          token: u.token,
+          body: { text: 'burst' },
+          headers: { 'idempotency-key': 'race-2' },
+        }),
       ),
     )
     expect(new Set(burst.map((r) => r.status))).toEqual(new Set([201]))
@@ -176,7 +198,11 @@ describe('Idempotency-Key', () => {
   test('a failed request does not burn its key; a key whose post was deleted is 409', async () => {
     const u = await createUser(ctx)
     const headers = { 'idempotency-key': 'fix-and-retry' }
-    const bad = await ctx.call('POST', '/api/v1/posts', { token: u.token, body: { text: 'r', reply_to_id: '99999999' }, headers })
+    const bad = await ctx.call('POST', '/api/v1/posts', {
+      token: u.token,
+      body: { text: 'r', reply_to_id: '99999999' },
+      headers,
+    })
     expectProblem(bad, 422, 'validation_failed')
     const good = await ctx.call('POST', '/api/v1/posts', { token: u.token, body: { text: 'r' }, headers })
     expect(good.status).toBe(201)
@@ -252,17 +278,36 @@ describe('PATCH /posts/:id', () => {
     const author = await createUser(ctx)
     const other = await createUser(ctx)
     const p = await createPost(author, 'mine')
-    expectProblem(await ctx.call('PATCH', `/api/v1/posts/${p.id}`, { token: other.token, body: { text: 'hacked' } }), 403, 'forbidden')
+    expectProblem(
+      await ctx.call('PATCH', `/api/v1/posts/${p.id}`, { token: other.token, body: { text: 'hacked' } }),
+      403,
+      'forbidden',
+    )
     expect((await ctx.call('GET', `/api/v1/posts/${p.id}`)).body).toMatchObject({ text: 'mine', edited_at: null })
-    expectProblem(await ctx.call('PATCH', '/api/v1/posts/99999999', { token: other.token, body: { text: 'x' } }), 404, 'not_found')
+    expectProblem(
+      await ctx.call('PATCH', '/api/v1/posts/99999999', { token: other.token, body: { text: 'x' } }),
+      404,
+      'not_found',
+    )
     expectProblem(await ctx.call('PATCH', `/api/v1/posts/${p.id}`, { body: { text: 'x' } }), 401, 'unauthorized')
   })
 
   test('text bounds and unknown fields are 422', async () => {
     const u = await createUser(ctx)
     const p = await createPost(u)
-    for (const body of [{ text: '' }, { text: '  ' }, { text: 'x'.repeat(501) }, {}, { text: 'ok', reply_to_id: null }, { text: 'ok', likes_count: 1 }])
-      expectProblem(await ctx.call('PATCH', `/api/v1/posts/${p.id}`, { token: u.token, body }), 422, 'validation_failed')
+    for (const body of [
+      { text: '' },
+      { text: '  ' },
+      { text: 'x'.repeat(501) },
+      {},
+      { text: 'ok', reply_to_id: null },
+      { text: 'ok', likes_count: 1 },
+    ])
+      expectProblem(
+        await ctx.call('PATCH', `/api/v1/posts/${p.id}`, { token: u.token, body }),
+        422,
+        'validation_failed',
+      )
     expect((await ctx.call('GET', `/api/v1/posts/${p.id}`)).body.edited_at).toBeNull()
   })
 })
@@ -283,7 +328,10 @@ describe('DELETE /posts/:id', () => {
     expect(kept.body.reply_to_id).toBe(p.id)
     expect((await ctx.call('GET', `/api/v1/users/${a.username}`)).body.posts_count).toBe(0)
     expectProblem(await ctx.call('DELETE', `/api/v1/posts/${p.id}`, { token: a.token }), 404, 'not_found')
-    const likes = await ctx.database.client.execute({ sql: 'SELECT count(*) AS n FROM likes WHERE post_id = ?', args: [Number(p.id)] })
+    const likes = await ctx.database.client.execute({
+      sql: 'SELECT count(*) AS n FROM likes WHERE post_id = ?',
+      args: [Number(p.id)],
+    })
     expect(Number(likes.rows[0]?.n)).toBe(0)
   })
 
@@ -386,13 +434,23 @@ describe('disabled authors', () => {
     await makeAdmin(ctx, admin)
     const spammer = await createUser(ctx)
     const p = await createPost(spammer, 'spam')
-    const off = await ctx.call('PATCH', `/api/v1/admin/users/${spammer.username}`, { token: admin.token, body: { disabled: true } })
+    const off = await ctx.call('PATCH', `/api/v1/admin/users/${spammer.username}`, {
+      token: admin.token,
+      body: { disabled: true },
+    })
     expect(off.status).toBe(200)
     expectProblem(await ctx.call('GET', `/api/v1/posts/${p.id}`), 404, 'not_found')
     const feed = await ctx.call('GET', '/api/v1/posts?limit=100')
     expect(feed.body.items.map((x: { id: string }) => x.id)).not.toContain(p.id)
-    expectProblem(await ctx.call('POST', '/api/v1/posts', { token: admin.token, body: { text: 're', reply_to_id: p.id } }), 422, 'validation_failed')
-    await ctx.call('PATCH', `/api/v1/admin/users/${spammer.username}`, { token: admin.token, body: { disabled: false } })
+    expectProblem(
+      await ctx.call('POST', '/api/v1/posts', { token: admin.token, body: { text: 're', reply_to_id: p.id } }),
+      422,
+      'validation_failed',
+    )
+    await ctx.call('PATCH', `/api/v1/admin/users/${spammer.username}`, {
+      token: admin.token,
+      body: { disabled: false },
+    })
     expect((await ctx.call('GET', `/api/v1/posts/${p.id}`)).status).toBe(200)
   })
 })

@@ -18,7 +18,7 @@ import {
   UpdatePostBody,
 } from './model'
 import { post, postVersion } from './serializer'
-import { parseId, type PostService } from './service'
+import { type PostService, parseId } from './service'
 
 export interface PostsModuleDeps {
   posts: PostService
@@ -147,20 +147,16 @@ export function postsModule({ posts, authPlugin }: PostsModuleDeps) {
         },
       },
     )
-    .patch(
-      '/:id',
-      async ({ params, body, viewer }) => post(await posts.update(viewer, postId(params.id), body.text)),
-      {
-        auth: true,
-        params: PostParams,
-        body: UpdatePostBody,
-        response: { 200: Post, ...problems(400, 401, 403, 404, 413, 415, 422, 429) },
-        detail: {
-          summary: 'Edit your post',
-          description: 'Author only (403 otherwise). Sets edited_at; the previous text is kept in the history.',
-        },
+    .patch('/:id', async ({ params, body, viewer }) => post(await posts.update(viewer, postId(params.id), body.text)), {
+      auth: true,
+      params: PostParams,
+      body: UpdatePostBody,
+      response: { 200: Post, ...problems(400, 401, 403, 404, 413, 415, 422, 429) },
+      detail: {
+        summary: 'Edit your post',
+        description: 'Author only (403 otherwise). Sets edited_at; the previous text is kept in the history.',
       },
-    )
+    })
     .delete(
       '/:id',
       async ({ params, viewer, set }) => {
@@ -209,7 +205,13 @@ export function postsModule({ posts, authPlugin }: PostsModuleDeps) {
         const [before] = decodeCursor('post-likes', query.cursor, ['int'] as const) ?? []
         const limit = query.limit ?? 20
         const rows = await posts.likers(postId(params.id), before, limit, viewer?.id)
-        const page = paginate(rows, limit, 'post-likes', (r) => [r.likeId], (r) => publicUser(r.user, r.user.relation))
+        const page = paginate(
+          rows,
+          limit,
+          'post-likes',
+          (r) => [r.likeId],
+          (r) => publicUser(r.user, r.user.relation),
+        )
         setLinkHeader(set, request, page)
         return page
       },

@@ -19,7 +19,9 @@ export const Post = t.Object(
     id,
     text: t.String(),
     author: UserSummary,
-    reply_to_id: t.Union([t.String(), t.Null()], { description: 'The post this one replies to (it may have been deleted since)' }),
+    reply_to_id: t.Union([t.String(), t.Null()], {
+      description: 'The post this one replies to (it may have been deleted since)',
+    }),
     created_at: timestamp,
     edited_at: t.Union([timestamp, t.Null()]),
     likes_count: t.Integer(),
@@ -61,14 +63,22 @@ export const PostParams = t.Object({ id: t.String({ maxLength: 32, description: 
 
 export const FeedQuery = t.Object({
   include_replies: t.Optional(
-    t.Boolean({ default: false, description: 'Include replies (default false)', error: 'include_replies must be true or false' }),
+    t.Boolean({
+      default: false,
+      description: 'Include replies (default false)',
+      error: 'include_replies must be true or false',
+    }),
   ),
   ...PageQuery,
 })
 
 export const UserPostsQuery = t.Object({
   include_replies: t.Optional(
-    t.Boolean({ default: true, description: 'Include replies (default true)', error: 'include_replies must be true or false' }),
+    t.Boolean({
+      default: true,
+      description: 'Include replies (default true)',
+      error: 'include_replies must be true or false',
+    }),
   ),
   ...PageQuery,
 })
@@ -79,8 +89,12 @@ export const LikeResult = t.Object({ liked: t.Boolean(), likes_count: t.Integer(
 
 export const PostContext = t.Object(
   {
-    ancestors: t.Array(Post, { description: 'From the root of the thread down to the parent (at most 200, nearest kept)' }),
-    descendants: t.Array(Post, { description: 'Replies and their replies, depth-first, oldest sibling first (at most 200)' }),
+    ancestors: t.Array(Post, {
+      description: 'From the root of the thread down to the parent (at most 200, nearest kept)',
+    }),
+    descendants: t.Array(Post, {
+      description: 'Replies and their replies, depth-first, oldest sibling first (at most 200)',
+    }),
   },
   { title: 'PostContext' },
 )

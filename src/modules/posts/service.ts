@@ -245,7 +245,8 @@ export class PostService {
         .where(thisKey),
     ])
     const createdId = inserted.rows[0]?.id
-    if (createdId !== undefined && createdId !== null) return { row: await this.get(Number(createdId), me), replayed: false }
+    if (createdId !== undefined && createdId !== null)
+      return { row: await this.get(Number(createdId), me), replayed: false }
     const first = stored[0]
     if (!first) throw unknownReply()
     if (first.requestHash !== hash) throw unprocessable('idempotency-key', 'was already used with a different request')
@@ -265,7 +266,13 @@ export class PostService {
   }
 
   /** One user's posts, newest first (posts_author_id_idx, or posts_author_top_level_idx without replies). */
-  async byAuthor(username: string, includeReplies: boolean, before: number | undefined, limit: number, viewerId?: number) {
+  async byAuthor(
+    username: string,
+    includeReplies: boolean,
+    before: number | undefined,
+    limit: number,
+    viewerId?: number,
+  ) {
     const authorId = await enabledUserId(this.db, username)
     return this.#select(
       viewerId,
@@ -299,7 +306,10 @@ export class PostService {
    * The thread around a post: its ancestors from the root down (the nearest 200) and its
    * descendants depth-first, oldest sibling first (the first 200). One recursive CTE each.
    */
-  async context(id: number, viewerId?: number): Promise<{ ancestors: PostWithAuthor[]; descendants: PostWithAuthor[] }> {
+  async context(
+    id: number,
+    viewerId?: number,
+  ): Promise<{ ancestors: PostWithAuthor[]; descendants: PostWithAuthor[] }> {
     await this.#mustExist(id)
     const [ancestors, ordered] = await this.db.batch([
       // A parent is always older than its replies, so root-first is ascending id.

@@ -147,7 +147,13 @@ export function usersModule({ users, posts, follows, authPlugin }: UsersModuleDe
         const [before] = decodeCursor('followers', query.cursor, ['int'] as const) ?? []
         const limit = query.limit ?? 20
         const rows = await follows.followers(params.username, before, limit, viewer?.id)
-        const page = paginate(rows, limit, 'followers', (r) => [r.followId], (r) => publicUser(r.user, r.user.relation))
+        const page = paginate(
+          rows,
+          limit,
+          'followers',
+          (r) => [r.followId],
+          (r) => publicUser(r.user, r.user.relation),
+        )
         setLinkHeader(set, request, page)
         return page
       },
@@ -165,7 +171,13 @@ export function usersModule({ users, posts, follows, authPlugin }: UsersModuleDe
         const [before] = decodeCursor('following', query.cursor, ['int'] as const) ?? []
         const limit = query.limit ?? 20
         const rows = await follows.following(params.username, before, limit, viewer?.id)
-        const page = paginate(rows, limit, 'following', (r) => [r.followId], (r) => publicUser(r.user, r.user.relation))
+        const page = paginate(
+          rows,
+          limit,
+          'following',
+          (r) => [r.followId],
+          (r) => publicUser(r.user, r.user.relation),
+        )
         setLinkHeader(set, request, page)
         return page
       },
