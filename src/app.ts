@@ -4,6 +4,7 @@ import { Elysia } from 'elysia'
 import type { Config } from './config'
 import type { Database } from './db/client'
 import { httpCore } from './http/core'
+import { Metrics, metricsHooks, metricsRoute } from './http/metrics'
 import { RateLimit } from './http/rate-limit'
 import type { Logger } from './logger'
 import { adminModule } from './modules/admin'
@@ -23,6 +24,8 @@ export interface AppDeps {
   config: Config
   database: Database
   logger: Logger
+  /** Prometheus metrics served on /metrics; a fresh registry when not given. */
+  metrics?: Metrics
 }
 
 /** The services: the only callers of the database. */
@@ -48,6 +51,7 @@ export function createServices({ config, database }: Pick<AppDeps, 'config' | 'd
 /** Builds the whole API from its dependencies without listening (tests call `app.handle`). */
 export function createApp(deps: AppDeps) {
   const { config, database, logger } = deps
+  const metrics = deps.metrics ?? new Metrics()
   const services = createServices(deps)
   const auth = authPlugin(services.auth, new RateLimit(config.writeRateLimit))
   const formPaths = new Set(['/api/v1/auth/token'])
@@ -68,6 +72,8 @@ export function createApp(deps: AppDeps) {
 
   return (
     app
+      // First, so request timing covers every other hook.
+      .use(metricsHooks(metrics, database))
       .use(
         httpCore({
           logger,
@@ -124,6 +130,7 @@ export function createApp(deps: AppDeps) {
         }),
       )
       .use(opsModule(database))
+      .use(metricsRoute(metrics))
       .use(api)
   )
 }

@@ -1,8 +1,8 @@
 import { createApp } from './app'
 import { ConfigError, loadConfig } from './config'
-import { openDatabase } from './db/client'
+import { startDatabase } from './db/client'
 import { runMigrations } from './db/migrate'
-import { createLogger } from './logger'
+import { createLogger, type Logger } from './logger'
 
 async function main() {
   let config: ReturnType<typeof loadConfig>
@@ -19,9 +19,22 @@ async function main() {
   if (config.jwt.generated)
     logger.warn('JWT_SECRET is not set: using a generated development secret kept in the data directory')
 
-  const database = await openDatabase(config.database, { logger })
-  const applied = await runMigrations(database)
-  if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations')
+  // A file database opens at once and is migrated before listening. A remote primary or an
+  // embedded replica connects in the background, retrying for as long as it takes: the
+  // server listens meanwhile, /health answers 200 and /ready 503 until the replica has synced
+  // and every migration is applied (normally by the release command, before this boots).
+  const { database, connected } = startDatabase(config.database, {
+    logger,
+    attempts: config.database.syncUrl || !config.database.url.startsWith('file:') ? Number.POSITIVE_INFINITY : 1,
+  })
+  const migrate = async () => {
+    const applied = await runMigrations(database)
+    if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations')
+  }
+  if (database.mode === 'file') {
+    await connected
+    await migrate()
+  }
 
   const app = createApp({ config, database, logger })
   app.listen({
@@ -33,6 +46,8 @@ async function main() {
   const server = app.server
   if (!server) throw new Error('server did not start')
   logger.info({ url: `http://${config.host}:${server.port}`, database: database.mode }, 'pamps listening')
+  // Rejects only when the database is closed (shutdown) before it ever connected.
+  if (database.mode !== 'file') prepareInBackground(connected, migrate, logger).catch(() => {})
 
   let stopping = false
   const shutdown = async (signal: string) => {
@@ -51,6 +66,22 @@ async function main() {
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
+}
+
+/** Waits for the primary, then applies pending migrations, retrying until they are in. */
+async function prepareInBackground(connected: Promise<void>, migrate: () => Promise<void>, logger: Logger) {
+  await connected
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await migrate()
+      logger.info('database ready')
+      return
+    } catch (error) {
+      const delay = Math.min(500 * 2 ** attempt, 30_000)
+      logger.warn({ attempt, retry_in_ms: delay, err: error }, 'migrations could not be applied; retrying')
+      await new Promise((r) => setTimeout(r, delay))
+    }
+  }
 }
 
 main().catch((error) => {

@@ -60,8 +60,15 @@ function isUnavailable(error: unknown): boolean {
   const code = (error as { code?: string; cause?: { code?: string } })?.code ?? ''
   const msg = String((error as Error)?.message ?? '')
   return (
-    /^(HRANA_WEBSOCKET_ERROR|SERVER_ERROR|CLIENT_CLOSED|STREAM_CLOSED)$/.test(code) ||
-    /ECONNREFUSED|fetch failed|Unable to connect|connection refused|SQLITE_BUSY|database is locked/i.test(msg)
+    // DATABASE_UNAVAILABLE: not connected yet, or a request to the primary timed out (src/db/client.ts).
+    /^(DATABASE_UNAVAILABLE|HRANA_WEBSOCKET_ERROR|SERVER_ERROR|CLIENT_CLOSED|STREAM_CLOSED|ECONNREFUSED|ECONNRESET)$/.test(
+      code,
+    ) ||
+    (error as Error)?.name === 'TimeoutError' ||
+    // The last three are an embedded replica's native errors when its primary is away.
+    /ECONNREFUSED|ECONNRESET|fetch failed|Unable to connect|connection refused|SQLITE_BUSY|database is locked|WriteDelegation|Replication\(|sync error/i.test(
+      msg,
+    )
   )
 }
 
