@@ -91,6 +91,7 @@ export function createApp(deps: AppDeps) {
           allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
           exposeHeaders: [
             'X-Request-Id',
+            'Idempotent-Replayed',
             'Link',
             'Retry-After',
             'RateLimit-Limit',

@@ -55,6 +55,18 @@ describe('profiles', () => {
     expectProblem(await ctx.call('GET', '/api/v1/users/nobody_here'), 404, 'not_found')
   })
 
+  test('followed_by_me and follows_me on profiles and in search', async () => {
+    const me = await createUser(ctx)
+    const them = await createUser(ctx)
+    expect((await ctx.call('PUT', `/api/v1/users/${them.username}/follow`, { token: me.token })).status).toBe(200)
+    const profile = await ctx.call('GET', `/api/v1/users/${them.username}`, { token: me.token })
+    expect(profile.body).toMatchObject({ followed_by_me: true, follows_me: false, followers_count: 1 })
+    const reverse = await ctx.call('GET', `/api/v1/users/${me.username}`, { token: them.token })
+    expect(reverse.body).toMatchObject({ followed_by_me: false, follows_me: true, following_count: 1 })
+    const search = await ctx.call('GET', `/api/v1/users?q=${them.username}`, { token: me.token })
+    expect(search.body.items[0]).toMatchObject({ username: them.username, followed_by_me: true, follows_me: false })
+  })
+
   test('GET /users searches by username or display-name prefix, paginated by username', async () => {
     for (const name of ['zed_a', 'zed_b', 'zed_c', 'zed_d', 'zed_e'])
       await createUser(ctx, { username: name, display_name: `Z ${name}` })

@@ -13,18 +13,22 @@ export interface ProfilePatch {
 
 export type UserWithRelation = UserRow & { relation?: Relation }
 
-/** `users.*` plus, for an authenticated viewer, how the viewer and each user follow each other. */
+/**
+ * `users.*` plus, for an authenticated viewer, how the viewer and each user follow each other.
+ * The outer reference is written qualified by hand: in a single-table select Drizzle drops table
+ * names, and a bare `id` inside the subquery would mean `follows.id`.
+ */
 export function userColumnsFor(viewerId: number | undefined) {
   return {
     user: users,
     followedByMe:
       viewerId === undefined
         ? sql<null>`null`
-        : sql<number>`exists (select 1 from ${follows} where ${follows.followerId} = ${viewerId} and ${follows.followeeId} = ${users.id})`,
+        : sql<number>`exists (select 1 from follows f where f.follower_id = ${viewerId} and f.followee_id = "users"."id")`,
     followsMe:
       viewerId === undefined
         ? sql<null>`null`
-        : sql<number>`exists (select 1 from ${follows} where ${follows.followerId} = ${users.id} and ${follows.followeeId} = ${viewerId})`,
+        : sql<number>`exists (select 1 from follows f where f.follower_id = "users"."id" and f.followee_id = ${viewerId})`,
   }
 }
 
