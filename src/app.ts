@@ -9,11 +9,14 @@ import { RateLimit } from './http/rate-limit'
 import type { Logger } from './logger'
 import { adminModule } from './modules/admin'
 import { authModule } from './modules/auth'
+import { AccountMailService } from './modules/auth/account-mail'
 import { PasswordHasher } from './modules/auth/password'
 import { authPlugin } from './modules/auth/plugin'
 import { AuthService } from './modules/auth/service'
 import { TokenService } from './modules/auth/tokens'
 import { FollowService } from './modules/follows/service'
+import { type OutboxOptions, OutboxWorker } from './modules/mail/outbox'
+import { consoleTransport, type MailTransport, smtpTransport } from './modules/mail/transport'
 import { opsModule } from './modules/ops'
 import { postsModule, timelineModule } from './modules/posts'
 import { PostService } from './modules/posts/service'
@@ -26,10 +29,31 @@ export interface AppDeps {
   logger: Logger
   /** Prometheus metrics served on /metrics; a fresh registry when not given. */
   metrics?: Metrics
+  /** Services built by the caller (who then also owns the mail worker's start and stop). */
+  services?: Services
 }
 
-/** The services: the only callers of the database. */
-export function createServices({ config, database }: Pick<AppDeps, 'config' | 'database'>) {
+export type Services = ReturnType<typeof createServices>
+
+/** The mail transport MAIL_TRANSPORT names. */
+export function mailTransportFor(config: Config, logger: Logger): MailTransport {
+  return config.mail.transport === 'smtp' && config.mail.smtpUrl
+    ? smtpTransport(config.mail.smtpUrl, config.mail.from)
+    : consoleTransport(logger, config.mail.from)
+}
+
+/** The services: the only callers of the database. The mail worker is built here but not started. */
+export function createServices({
+  config,
+  database,
+  logger,
+  metrics,
+  transport,
+  outbox,
+}: Pick<AppDeps, 'config' | 'database' | 'logger' | 'metrics'> & {
+  transport?: MailTransport
+  outbox?: Partial<OutboxOptions>
+}) {
   const tokens = new TokenService({
     secret: config.jwt.secret,
     issuer: config.jwt.issuer,
@@ -45,14 +69,27 @@ export function createServices({ config, database }: Pick<AppDeps, 'config' | 'd
   const users = new UserService(database.db, auth)
   const posts = new PostService(database.db)
   const follows = new FollowService(database.db)
-  return { tokens, passwords, auth, users, posts, follows }
+  const mailer = new OutboxWorker(
+    database.db,
+    transport ?? mailTransportFor(config, logger),
+    logger,
+    outbox,
+    metrics ? (pending) => metrics.outboxBacklog.set(pending) : undefined,
+  )
+  const accountMail = new AccountMailService(
+    database.db,
+    passwords,
+    { publicUrl: config.publicUrl, verifyTtl: config.mail.verifyTtl, resetTtl: config.mail.resetTtl },
+    () => mailer.kick(),
+  )
+  return { tokens, passwords, auth, users, posts, follows, mailer, accountMail }
 }
 
 /** Builds the whole API from its dependencies without listening (tests call `app.handle`). */
 export function createApp(deps: AppDeps) {
   const { config, database, logger } = deps
   const metrics = deps.metrics ?? new Metrics()
-  const services = createServices(deps)
+  const services = deps.services ?? createServices({ ...deps, metrics })
   const auth = authPlugin(services.auth, new RateLimit(config.writeRateLimit))
   const formPaths = new Set(['/api/v1/auth/token'])
   const app = new Elysia({ normalize: false })
@@ -60,6 +97,7 @@ export function createApp(deps: AppDeps) {
     .use(
       authModule({
         auth: services.auth,
+        accountMail: services.accountMail,
         authPlugin: auth,
         attempts: new RateLimit(config.authRateLimit),
         trustProxy: config.trustProxy,

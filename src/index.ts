@@ -1,7 +1,8 @@
-import { createApp } from './app'
+import { createApp, createServices } from './app'
 import { ConfigError, loadConfig } from './config'
 import { startDatabase } from './db/client'
 import { runMigrations } from './db/migrate'
+import { Metrics } from './http/metrics'
 import { createLogger, type Logger } from './logger'
 
 async function main() {
@@ -36,7 +37,9 @@ async function main() {
     await migrate()
   }
 
-  const app = createApp({ config, database, logger })
+  const metrics = new Metrics()
+  const services = createServices({ config, database, logger, metrics })
+  const app = createApp({ config, database, logger, metrics, services })
   app.listen({
     hostname: config.host,
     port: config.port,
@@ -47,7 +50,11 @@ async function main() {
   if (!server) throw new Error('server did not start')
   logger.info({ url: `http://${config.host}:${server.port}`, database: database.mode }, 'pamps listening')
   // Rejects only when the database is closed (shutdown) before it ever connected.
-  if (database.mode !== 'file') prepareInBackground(connected, migrate, logger).catch(() => {})
+  if (database.mode !== 'file')
+    prepareInBackground(connected, migrate, logger)
+      .then(() => services.mailer.start())
+      .catch(() => {})
+  else services.mailer.start()
 
   let stopping = false
   const shutdown = async (signal: string) => {
@@ -60,6 +67,8 @@ async function main() {
     }, config.shutdownTimeoutMs)
     await server.stop(false)
     clearTimeout(forced)
+    // A delivery in progress finishes; anything not yet sent stays in the outbox for next time.
+    await services.mailer.stop()
     database.close()
     logger.info('stopped')
     process.exit(0)

@@ -2,7 +2,7 @@ import { afterAll } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createApp } from '../src/app'
+import { createApp, createServices, type Services } from '../src/app'
 import { type Config, loadConfig } from '../src/config'
 import { type Database, openDatabase } from '../src/db/client'
 import { runMigrations } from '../src/db/migrate'
@@ -10,6 +10,8 @@ import { createLogger, type Logger } from '../src/logger'
 
 export interface TestContext {
   app: ReturnType<typeof createApp>
+  /** The app's services; the mail worker is not started unless a test starts it. */
+  services: Services
   database: Database
   config: Config
   logger: Logger
@@ -43,8 +45,16 @@ export async function createTestContext(env: Record<string, string> = {}): Promi
   const queries: string[] = []
   const database = await openDatabase(config.database, { onQuery: (_kind, sql) => queries.push(sql) })
   await runMigrations(database)
-  const app = createApp({ config, database, logger })
-  afterAll(() => {
+  // Quick outbox timings, so mail tests see deliveries and retries within a second or two.
+  const services = createServices({
+    config,
+    database,
+    logger,
+    outbox: { pollMs: 50, baseBackoffMs: 100, maxBackoffMs: 1000, leaseMs: 2000 },
+  })
+  const app = createApp({ config, database, logger, services })
+  afterAll(async () => {
+    await services.mailer.stop()
     database.close()
     rmSync(dir, { recursive: true, force: true })
   })
@@ -64,7 +74,7 @@ export async function createTestContext(env: Record<string, string> = {}): Promi
     } catch {}
     return { status: res.status, headers: res.headers, text, body: parsed }
   }
-  return { app, database, config, logger, dir, queries, call }
+  return { app, services, database, config, logger, dir, queries, call }
 }
 
 /** Asserts the shape every error shares; returns the body for further checks. */

@@ -23,7 +23,7 @@ describe('ops', () => {
     )
     const res = await other.call('GET', '/ready')
     expect(res.status).toBe(503)
-    expect(res.body.pending).toEqual(['0001_counters'])
+    expect(res.body.pending).toHaveLength(1)
   })
 
   test('GET /ready is 503 when the database does not answer', async () => {

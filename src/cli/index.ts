@@ -7,6 +7,7 @@ import { runMigrations } from '../db/migrate'
 import { resetDatabase } from '../db/reset'
 import { safeError } from '../errors'
 import { HttpError } from '../http/problem'
+import { createLogger } from '../logger'
 import { RegisterBody } from '../modules/auth/model'
 import { iso, privateUser } from '../modules/users/serializer'
 import { ask, askHidden, table } from './terminal'
@@ -81,7 +82,7 @@ export function buildProgram() {
         throw new CliError(schema.error ?? `${firstError.path.slice(1)}: ${firstError.message}`)
       }
       await withDatabase(async (database, config) => {
-        const { auth } = createServices({ config, database })
+        const { auth } = createServices({ config, database, logger: createLogger('warn') })
         const user = await auth.createAccount({ ...input, role: opts.admin ? 'admin' : 'user' })
         const wire = privateUser(user)
         if (opts.json) console.log(JSON.stringify(wire))

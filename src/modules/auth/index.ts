@@ -2,15 +2,21 @@ import { Elysia, t } from 'elysia'
 import { HttpError, unprocessable } from '../../http/problem'
 import { clientIp, type RateLimit } from '../../http/rate-limit'
 import { models, problems } from '../../http/schemas'
+import { PrivateUser } from '../users/model'
 import { privateUser } from '../users/serializer'
+import type { AccountMailService } from './account-mail'
 import {
+  Accepted,
   PasswordBody,
   RefreshBody,
   RegisterBody,
   RegisterResponse,
+  ResetBody,
+  ResetRequestBody,
   Session,
   SessionParams,
   TokenBody,
+  TokenOnlyBody,
   TokenPair,
 } from './model'
 import type { AuthPlugin } from './plugin'
@@ -18,6 +24,7 @@ import type { AuthService } from './service'
 
 export interface AuthModuleDeps {
   auth: AuthService
+  accountMail: AccountMailService
   authPlugin: AuthPlugin
   /** AUTH_RATE_LIMIT: attempts per minute per client IP and per account. */
   attempts: RateLimit
@@ -33,7 +40,7 @@ const invalidRequest = (field: string, message: string) =>
 const userAgentOf = (request: Request) => request.headers.get('user-agent')?.slice(0, 512) ?? null
 const iso = (ms: number) => new Date(ms).toISOString()
 
-export function authModule({ auth, authPlugin, attempts, trustProxy }: AuthModuleDeps) {
+export function authModule({ auth, accountMail, authPlugin, attempts, trustProxy }: AuthModuleDeps) {
   const limit = (request: Request, server: Parameters<typeof clientIp>[1], account?: string) =>
     attempts.consume(
       `ip:${clientIp(request, server, trustProxy)}`,
@@ -189,6 +196,74 @@ export function authModule({ auth, authPlugin, attempts, trustProxy }: AuthModul
         body: PasswordBody,
         response: { 204: t.Void(), ...problems(400, 401, 403, 413, 415, 422, 429) },
         detail: { summary: 'Change the password; every other session ends' },
+      },
+    )
+    .post(
+      '/verify-email/request',
+      async ({ viewer, request, server, set }) => {
+        Object.assign(set.headers, await limit(request, server, viewer.username))
+        await accountMail.requestVerification(viewer.id)
+        set.status = 202
+        return { message: 'A verification link is on its way to your email address.' }
+      },
+      {
+        auth: true,
+        response: { 202: Accepted, ...problems(401, 403, 409, 429) },
+        detail: {
+          summary: 'Mail a verification link',
+          description:
+            'Mails a single-use link (valid 24 h by default) to the current address; 409 when it is already verified.',
+        },
+      },
+    )
+    .post(
+      '/verify-email',
+      async ({ body, request, server, set }) => {
+        Object.assign(set.headers, await limit(request, server))
+        return privateUser(await accountMail.verifyEmail(body.token))
+      },
+      {
+        body: TokenOnlyBody,
+        response: { 200: PrivateUser, ...problems(400, 413, 415, 422, 429) },
+        detail: {
+          summary: 'Verify an email address with the mailed token',
+          description: 'A used, expired or unknown token is 422 with errors[0].field = "token".',
+        },
+      },
+    )
+    .post(
+      '/password-reset/request',
+      async ({ body, request, server, set }) => {
+        Object.assign(set.headers, await limit(request, server, body.email))
+        await accountMail.requestReset(body.email)
+        set.status = 202
+        return { message: 'If the address belongs to an account, a reset link is on its way.' }
+      },
+      {
+        body: ResetRequestBody,
+        response: { 202: Accepted, ...problems(400, 413, 415, 422, 429) },
+        detail: {
+          summary: 'Mail a password reset link',
+          description: 'Always 202 with the same body, whether or not the address is known (nothing is sent then).',
+        },
+      },
+    )
+    .post(
+      '/password-reset',
+      async ({ body, request, server, set }) => {
+        Object.assign(set.headers, await limit(request, server))
+        await accountMail.resetPassword(body.token, body.new_password)
+        set.status = 204
+      },
+      {
+        body: ResetBody,
+        response: { 204: t.Void(), ...problems(400, 413, 415, 422, 429) },
+        detail: {
+          summary: 'Set a new password with the mailed token',
+          description:
+            'The token works once and expires (30 min by default). Every session of the user ends. ' +
+            'A used, expired or unknown token is 422 with errors[0].field = "token".',
+        },
       },
     )
 }

@@ -75,3 +75,17 @@ export const Session = t.Object(
 )
 
 export const SessionParams = t.Object({ id: t.String({ maxLength: 64 }) })
+
+export const Accepted = t.Object({ message: t.String() }, { title: 'Accepted' })
+
+export const TokenOnlyBody = t.Object(
+  { token: t.String({ minLength: 1, maxLength: 256, error: 'token is required' }) },
+  { additionalProperties: false },
+)
+
+export const ResetRequestBody = t.Object({ email }, { additionalProperties: false })
+
+export const ResetBody = t.Object(
+  { token: t.String({ minLength: 1, maxLength: 256, error: 'token is required' }), new_password: password },
+  { additionalProperties: false },
+)
