@@ -61,36 +61,33 @@ export class FollowService {
   }
 
   /** Who follows the user, most recent follow first (follows_followee_id_idx). */
-  async followers(username: string, before: number | undefined, limit: number, viewerId?: number) {
-    const userId = await enabledUserId(this.db, username)
-    const rows = await this.db
-      .select({ ...userColumnsFor(viewerId), followId: follows.id })
-      .from(follows)
-      .crossJoin(users) // follows drives, in follows_followee_id_idx order (CROSS JOIN is never reordered)
-      .where(
-        and(
-          eq(follows.followeeId, userId),
-          eq(users.id, follows.followerId),
-          eq(users.disabled, false),
-          before !== undefined ? lt(follows.id, before) : undefined,
-        ),
-      )
-      .orderBy(desc(follows.id))
-      .limit(limit + 1)
-    return rows.map((r) => ({ followId: r.followId, user: withRelation(r) }))
+  followers(username: string, before: number | undefined, limit: number, viewerId?: number) {
+    return this.#list('followers', username, before, limit, viewerId)
   }
 
   /** Whom the user follows, most recent follow first (follows_follower_id_idx). */
-  async following(username: string, before: number | undefined, limit: number, viewerId?: number) {
+  following(username: string, before: number | undefined, limit: number, viewerId?: number) {
+    return this.#list('following', username, before, limit, viewerId)
+  }
+
+  async #list(
+    direction: 'followers' | 'following',
+    username: string,
+    before: number | undefined,
+    limit: number,
+    viewerId?: number,
+  ) {
     const userId = await enabledUserId(this.db, username)
+    const [self, other] =
+      direction === 'followers' ? [follows.followeeId, follows.followerId] : [follows.followerId, follows.followeeId]
     const rows = await this.db
       .select({ ...userColumnsFor(viewerId), followId: follows.id })
       .from(follows)
-      .crossJoin(users) // follows drives, in follows_follower_id_idx order (CROSS JOIN is never reordered)
+      .crossJoin(users) // follows drives, in its (user, id) index order (CROSS JOIN is never reordered)
       .where(
         and(
-          eq(follows.followerId, userId),
-          eq(users.id, follows.followeeId),
+          eq(self, userId),
+          eq(users.id, other),
           eq(users.disabled, false),
           before !== undefined ? lt(follows.id, before) : undefined,
         ),

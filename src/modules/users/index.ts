@@ -18,6 +18,30 @@ export interface UsersModuleDeps {
   authPlugin: AuthPlugin
 }
 
+/** One page of a user's followers or followings, most recent follow first. */
+async function followPage(
+  follows: FollowService,
+  direction: 'followers' | 'following',
+  username: string,
+  query: { limit?: number; cursor?: string },
+  viewerId: number | undefined,
+  request: Request,
+  set: { headers: Record<string, unknown> },
+) {
+  const [before] = decodeCursor(direction, query.cursor, ['int'] as const) ?? []
+  const limit = query.limit ?? 20
+  const rows = await follows[direction](username, before, limit, viewerId)
+  const page = paginate(
+    rows,
+    limit,
+    direction,
+    (r) => [r.followId],
+    (r) => publicUser(r.user, r.user.relation),
+  )
+  setLinkHeader(set, request, page)
+  return page
+}
+
 export function usersModule({ users, posts, follows, authPlugin }: UsersModuleDeps) {
   return new Elysia({ prefix: '/users', detail: { tags: ['users'] } })
     .use(models)
@@ -143,20 +167,8 @@ export function usersModule({ users, posts, follows, authPlugin }: UsersModuleDe
     )
     .get(
       '/:username/followers',
-      async ({ params, query, viewer, request, set }) => {
-        const [before] = decodeCursor('followers', query.cursor, ['int'] as const) ?? []
-        const limit = query.limit ?? 20
-        const rows = await follows.followers(params.username, before, limit, viewer?.id)
-        const page = paginate(
-          rows,
-          limit,
-          'followers',
-          (r) => [r.followId],
-          (r) => publicUser(r.user, r.user.relation),
-        )
-        setLinkHeader(set, request, page)
-        return page
-      },
+      ({ params, query, viewer, request, set }) =>
+        followPage(follows, 'followers', params.username, query, viewer?.id, request, set),
       {
         optionalAuth: true,
         params: UsernameParams,
@@ -167,20 +179,8 @@ export function usersModule({ users, posts, follows, authPlugin }: UsersModuleDe
     )
     .get(
       '/:username/following',
-      async ({ params, query, viewer, request, set }) => {
-        const [before] = decodeCursor('following', query.cursor, ['int'] as const) ?? []
-        const limit = query.limit ?? 20
-        const rows = await follows.following(params.username, before, limit, viewer?.id)
-        const page = paginate(
-          rows,
-          limit,
-          'following',
-          (r) => [r.followId],
-          (r) => publicUser(r.user, r.user.relation),
-        )
-        setLinkHeader(set, request, page)
-        return page
-      },
+      ({ params, query, viewer, request, set }) =>
+        followPage(follows, 'following', params.username, query, viewer?.id, request, set),
       {
         optionalAuth: true,
         params: UsernameParams,
