@@ -53,6 +53,18 @@ function fieldErrors(error: ValidationError): FieldError[] {
   return [...out].map(([field, message]) => ({ field, message }))
 }
 
+/**
+ * A response that failed its own schema, for the log: where and why, never the value, which
+ * holds whatever the response held (tokens, emails). Elysia's message embeds the whole value.
+ */
+function responseMismatch(error: ValidationError) {
+  const e = error.valueError
+  return {
+    type: 'ResponseValidationError',
+    message: `the response does not match its schema at ${e?.path || '/'}: ${e?.message ?? 'invalid'}`,
+  }
+}
+
 /** Errors that mean the database (or the primary behind a replica) cannot be reached. */
 function isUnavailable(error: unknown): boolean {
   const cause = (error as { cause?: unknown })?.cause
@@ -181,8 +193,9 @@ export function httpCore(options: CoreOptions) {
           {
             request_id: requestId,
             path,
-            err: safeError(error),
-            stack: (error as Error)?.stack?.split('\n').slice(1, 6).join('\n'),
+            ...(error instanceof ValidationError
+              ? { err: responseMismatch(error) }
+              : { err: safeError(error), stack: (error as Error)?.stack?.split('\n').slice(1, 6).join('\n') }),
           },
           'unhandled error',
         )

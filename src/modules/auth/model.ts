@@ -10,6 +10,9 @@ const password = t.String({
 export const email = t.String({
   maxLength: 254,
   pattern: '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$',
+  // The format PrivateUser's `email` is checked against on the way out: an address accepted
+  // here but failing there made registration answer 500 after creating the account.
+  format: 'email',
   error: 'email must be a valid address of at most 254 characters',
   examples: ['alice@example.com'],
 })
