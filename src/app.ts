@@ -69,13 +69,8 @@ export function createServices({
   const users = new UserService(database.db, auth)
   const posts = new PostService(database.db)
   const follows = new FollowService(database.db)
-  const mailer = new OutboxWorker(
-    database.db,
-    transport ?? mailTransportFor(config, logger),
-    logger,
-    outbox,
-    metrics ? (pending) => metrics.outboxBacklog.set(pending) : undefined,
-  )
+  const mailer = new OutboxWorker(database.db, transport ?? mailTransportFor(config, logger), logger, outbox)
+  metrics?.setOutboxBacklogSource(() => mailer.backlog())
   const accountMail = new AccountMailService(
     database.db,
     passwords,

@@ -6,12 +6,15 @@ import { createApp, createServices, type Services } from '../src/app'
 import { type Config, loadConfig } from '../src/config'
 import { type Database, openDatabase } from '../src/db/client'
 import { runMigrations } from '../src/db/migrate'
+import { Metrics } from '../src/http/metrics'
 import { createLogger, type Logger } from '../src/logger'
 
 export interface TestContext {
   app: ReturnType<typeof createApp>
   /** The app's services; the mail worker is not started unless a test starts it. */
   services: Services
+  /** The app's Prometheus registry. */
+  metrics: Metrics
   database: Database
   config: Config
   logger: Logger
@@ -46,13 +49,15 @@ export async function createTestContext(env: Record<string, string> = {}): Promi
   const database = await openDatabase(config.database, { onQuery: (_kind, sql) => queries.push(sql) })
   await runMigrations(database)
   // Quick outbox timings, so mail tests see deliveries and retries within a second or two.
+  const metrics = new Metrics()
   const services = createServices({
     config,
     database,
     logger,
+    metrics,
     outbox: { pollMs: 50, baseBackoffMs: 100, maxBackoffMs: 1000, leaseMs: 2000 },
   })
-  const app = createApp({ config, database, logger, services })
+  const app = createApp({ config, database, logger, services, metrics })
   afterAll(async () => {
     await services.mailer.stop()
     database.close()
@@ -74,7 +79,7 @@ export async function createTestContext(env: Record<string, string> = {}): Promi
     } catch {}
     return { status: res.status, headers: res.headers, text, body: parsed }
   }
-  return { app, services, database, config, logger, dir, queries, call }
+  return { app, services, metrics, database, config, logger, dir, queries, call }
 }
 
 /** Asserts the shape every error shares; returns the body for further checks. */

@@ -1,43 +1,11 @@
-import { afterAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { describe, expect, test } from 'bun:test'
 import parsePrometheusTextFormat, { type Family } from 'parse-prometheus-text-format'
-import { createApp } from '../src/app'
-import { loadConfig } from '../src/config'
-import { openDatabase } from '../src/db/client'
-import { runMigrations } from '../src/db/migrate'
 import { Metrics } from '../src/http/metrics'
-import { createLogger } from '../src/logger'
 import { createUser } from './factories'
-import { type CallInit, type CallResult, expectProblem, type TestContext } from './helpers'
+import { createTestContext, expectProblem } from './helpers'
 
-// Our own app, to hold its Metrics registry (the shared helper builds one it keeps to itself).
-const dir = mkdtempSync(join(tmpdir(), 'pamps-metrics-'))
-const config = loadConfig({ ...process.env, DATABASE_URL: `file:${join(dir, 'test.db')}` })
-const database = await openDatabase(config.database)
-await runMigrations(database)
-const metrics = new Metrics()
-const app = createApp({ config, database, logger: createLogger('silent'), metrics })
-afterAll(() => {
-  database.close()
-  rmSync(dir, { recursive: true, force: true })
-})
-
-async function call(method: string, path: string, init: CallInit = {}): Promise<CallResult> {
-  const headers: Record<string, string> = { ...init.headers }
-  if (init.body !== undefined) headers['content-type'] = 'application/json'
-  if (init.token) headers.authorization = `Bearer ${init.token}`
-  const body = init.body === undefined ? undefined : JSON.stringify(init.body)
-  const res = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }))
-  const text = await res.text()
-  let parsed: unknown = null
-  try {
-    parsed = text ? JSON.parse(text) : null
-  } catch {}
-  return { status: res.status, headers: res.headers, text, body: parsed }
-}
-const ctx = { call } as unknown as TestContext
+const ctx = await createTestContext()
+const metrics = ctx.metrics
 
 /** The exposition format's line grammar (version 0.0.4); the parser library is lenient. */
 const metricName = '[a-zA-Z_:][a-zA-Z0-9_:]*'
@@ -89,8 +57,10 @@ async function scrape(headers: Record<string, string> = {}) {
   const res = await ctx.call('GET', '/metrics', { headers })
   expect(res.status).toBe(200)
   expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
+  // Blank lines are allowed and ignored by the format.
   for (const line of res.text.trimEnd().split('\n')) {
-    if (!(sampleLine.test(line) || commentLine.test(line))) throw new Error(`not an exposition line: ${line}`)
+    if (!(line === '' || sampleLine.test(line) || commentLine.test(line)))
+      throw new Error(`not an exposition line: ${line}`)
   }
   const families = parsePrometheusTextFormat(res.text)
   const byName = new Map<string, Family>(families.map((f) => [f.name, f]))

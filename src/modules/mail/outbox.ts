@@ -55,7 +55,6 @@ export class OutboxWorker {
     private readonly transport: MailTransport,
     private readonly logger: Logger,
     options: Partial<OutboxOptions> = {},
-    private readonly onBacklog?: (pending: number) => void,
   ) {
     this.#options = { ...defaults, ...options }
   }
@@ -139,7 +138,6 @@ export class OutboxWorker {
         )
       }
     }
-    if (this.onBacklog) this.onBacklog(await this.backlog())
     return claimed.length
   }
 
