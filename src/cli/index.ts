@@ -10,6 +10,7 @@ import { HttpError } from '../http/problem'
 import { createLogger } from '../logger'
 import { RegisterBody } from '../modules/auth/model'
 import { iso, privateUser } from '../modules/users/serializer'
+import { registerSeed } from './seed'
 import { ask, askHidden, table } from './terminal'
 
 /** A failure to report as one line on stderr. */
@@ -163,6 +164,8 @@ export function buildProgram() {
         { migrate: false },
       )
     })
+
+  registerSeed(program, { withDatabase, fail: (message) => new CliError(message) })
 
   return program
 }
