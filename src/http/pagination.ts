@@ -82,3 +82,25 @@ export function setLinkHeader(set: { headers: Record<string, unknown> }, request
   url.searchParams.set('cursor', page.next_cursor)
   set.headers.link = `<${url.pathname}${url.search}>; rel="next"`
 }
+
+/**
+ * A page whose items SQLite already serialized (one JSON text per row, fetched with
+ * `limit + 1`), sent as is: no parse, no re-serialization. Sets the Link header like
+ * `setLinkHeader`; Elysia adds the request's other headers to the returned Response.
+ */
+export function jsonPage<R extends { json: string }>(
+  rows: R[],
+  limit: number,
+  list: string,
+  keyOf: (row: R) => Array<string | number>,
+  set: { headers: Record<string, unknown> },
+  request: Request,
+): Response {
+  const more = rows.length > limit
+  const pageRows = more ? rows.slice(0, limit) : rows
+  const last = pageRows[pageRows.length - 1]
+  const next = more && last !== undefined ? encodeCursor(list, keyOf(last)) : null
+  setLinkHeader(set, request, { items: [], next_cursor: next })
+  const body = `{"items":[${pageRows.map((r) => r.json).join(',')}],"next_cursor":${next === null ? 'null' : JSON.stringify(next)}}`
+  return new Response(body, { headers: { 'content-type': 'application/json' } })
+}

@@ -79,6 +79,29 @@ export class AuthService {
     }
   }
 
+  /** Runs on every authenticated request: prepared once, so the SQL is not rebuilt each time. */
+  #liveSessionQuery: ReturnType<AuthService['prepareLiveSession']> | undefined
+  get #liveSession() {
+    this.#liveSessionQuery ??= this.prepareLiveSession()
+    return this.#liveSessionQuery
+  }
+
+  private prepareLiveSession() {
+    return this.db
+      .select({ id: users.id, username: users.username, role: users.role, disabled: users.disabled })
+      .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.userId))
+      .where(
+        and(
+          eq(sessions.id, sql.placeholder('sid')),
+          eq(sessions.userId, sql.placeholder('uid')),
+          isNull(sessions.revokedAt),
+          gt(sessions.expiresAt, sql.placeholder('now')),
+        ),
+      )
+      .prepare()
+  }
+
   /** Creates an account without signing in (the CLI's `create-user`). */
   async createAccount(input: RegisterInput & { role?: 'user' | 'admin' }): Promise<UserRow> {
     const passwordHash = await this.passwords.hash(input.password)
@@ -171,19 +194,7 @@ export class AuthService {
   /** The caller of an access token whose session is live and whose account is enabled. */
   async resolveViewer(accessToken: string): Promise<Viewer> {
     const claims = await this.tokens.verify('access', accessToken)
-    const row = await this.db
-      .select({ id: users.id, username: users.username, role: users.role, disabled: users.disabled })
-      .from(sessions)
-      .innerJoin(users, eq(users.id, sessions.userId))
-      .where(
-        and(
-          eq(sessions.id, claims.sessionId),
-          eq(sessions.userId, claims.userId),
-          isNull(sessions.revokedAt),
-          gt(sessions.expiresAt, Date.now()),
-        ),
-      )
-      .get()
+    const row = await this.#liveSession.get({ sid: claims.sessionId, uid: claims.userId, now: Date.now() })
     if (!row) throw unauthorized('The session has ended; sign in again', 'unauthorized')
     if (row.disabled) throw accountDisabled()
     return { id: row.id, username: row.username, role: row.role, sessionId: claims.sessionId }

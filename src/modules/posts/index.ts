@@ -1,5 +1,5 @@
 import { Elysia, t } from 'elysia'
-import { decodeCursor, pageOf, paginate, setLinkHeader } from '../../http/pagination'
+import { decodeCursor, jsonPage, pageOf, paginate, setLinkHeader } from '../../http/pagination'
 import { notFound } from '../../http/problem'
 import { models, problems } from '../../http/schemas'
 import type { AuthPlugin } from '../auth/plugin'
@@ -71,9 +71,7 @@ export function postsModule({ posts, authPlugin }: PostsModuleDeps) {
         const [before] = decodeCursor('posts', query.cursor, ['int'] as const) ?? []
         const limit = query.limit ?? 20
         const rows = await posts.feed(query.include_replies ?? false, before, limit, viewer?.id)
-        const page = paginate(rows, limit, 'posts', (r) => [r.post.id], post)
-        setLinkHeader(set, request, page)
-        return page
+        return jsonPage(rows, limit, 'posts', (r) => [r.id], set, request)
       },
       {
         optionalAuth: true,
@@ -97,9 +95,7 @@ export function postsModule({ posts, authPlugin }: PostsModuleDeps) {
         const [after] = decodeCursor('replies', query.cursor, ['int'] as const) ?? []
         const limit = query.limit ?? 20
         const rows = await posts.replies(postId(params.id), after, limit, viewer?.id)
-        const page = paginate(rows, limit, 'replies', (r) => [r.post.id], post)
-        setLinkHeader(set, request, page)
-        return page
+        return jsonPage(rows, limit, 'replies', (r) => [r.id], set, request)
       },
       {
         optionalAuth: true,
@@ -235,9 +231,7 @@ export function timelineModule({ posts, authPlugin }: PostsModuleDeps) {
         const [before] = decodeCursor('timeline', query.cursor, ['int'] as const) ?? []
         const limit = query.limit ?? 20
         const rows = await posts.timeline(viewer.id, before, limit)
-        const page = paginate(rows, limit, 'timeline', (r) => [r.post.id], post)
-        setLinkHeader(set, request, page)
-        return page
+        return jsonPage(rows, limit, 'timeline', (r) => [r.id], set, request)
       },
       {
         auth: true,

@@ -7,7 +7,7 @@ import type { Viewer } from '../auth/service'
 import { userColumnsFor, withRelation } from '../users/service'
 import { TEXT_MAX } from './model'
 import { canDeletePost, canEditPost } from './policy'
-import type { PostWithAuthor } from './serializer'
+import { type PostWithAuthor, postJson } from './serializer'
 
 const DAY_MS = 24 * 60 * 60 * 1000
 /** Bounds of GET /posts/:id/context, each way. */
@@ -177,6 +177,14 @@ export class PostService {
     return this.db.select(this.#columns(viewerId)).from(posts).where(and(authorEnabled, where))
   }
 
+  /** Like `#select`, for list pages: each row is the post's id and its JSON, built by SQLite. */
+  #selectJson(viewerId: number | undefined, where: SQL | undefined) {
+    return this.db
+      .select({ id: posts.id, json: postJson(viewerId) })
+      .from(posts)
+      .where(and(authorEnabled, where))
+  }
+
   async find(id: number, viewerId?: number): Promise<PostWithAuthor | undefined> {
     return this.#select(viewerId, eq(posts.id, id)).get()
   }
@@ -265,7 +273,7 @@ export class PostService {
 
   /** The global feed, newest first (posts_top_level_idx without replies, the primary key with them). */
   feed(includeReplies: boolean, before: number | undefined, limit: number, viewerId?: number) {
-    return this.#select(
+    return this.#selectJson(
       viewerId,
       and(includeReplies ? undefined : topLevel, before !== undefined ? lt(posts.id, before) : undefined),
     )
@@ -282,7 +290,7 @@ export class PostService {
     viewerId?: number,
   ) {
     const authorId = await enabledUserId(this.db, username)
-    return this.#select(
+    return this.#selectJson(
       viewerId,
       and(
         eq(posts.authorId, authorId),
@@ -297,7 +305,10 @@ export class PostService {
   /** The viewer's own posts and those of the accounts they follow, newest first; see `timelineIds`. */
   timeline(viewerId: number, before: number | undefined, limit: number) {
     const n = limit + 1
-    return this.#select(viewerId, sql`${posts.id} in (${timelineIds(viewerId, before ?? Number.MAX_SAFE_INTEGER, n)})`)
+    return this.#selectJson(
+      viewerId,
+      sql`${posts.id} in (${timelineIds(viewerId, before ?? Number.MAX_SAFE_INTEGER, n)})`,
+    )
       .orderBy(desc(posts.id))
       .limit(n)
   }
@@ -305,7 +316,10 @@ export class PostService {
   /** Direct replies, oldest first (posts_reply_to_id_idx). */
   async replies(id: number, after: number | undefined, limit: number, viewerId?: number) {
     await this.#mustExist(id)
-    return this.#select(viewerId, and(eq(posts.replyToId, id), after !== undefined ? gt(posts.id, after) : undefined))
+    return this.#selectJson(
+      viewerId,
+      and(eq(posts.replyToId, id), after !== undefined ? gt(posts.id, after) : undefined),
+    )
       .orderBy(asc(posts.id))
       .limit(limit + 1)
   }
@@ -454,7 +468,7 @@ export class PostService {
   async likedBy(username: string, before: number | undefined, limit: number, viewerId?: number) {
     const userId = await enabledUserId(this.db, username)
     return this.db
-      .select({ ...this.#columns(viewerId), likeId: likes.id })
+      .select({ likeId: likes.id, json: postJson(viewerId) })
       .from(likes)
       .crossJoin(posts) // likes drives, in likes_user_id_idx order (CROSS JOIN is never reordered)
       .where(

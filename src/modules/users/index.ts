@@ -1,11 +1,10 @@
 import { Elysia, t } from 'elysia'
-import { decodeCursor, PageQuery, pageOf, paginate, setLinkHeader } from '../../http/pagination'
+import { decodeCursor, jsonPage, PageQuery, pageOf, paginate, setLinkHeader } from '../../http/pagination'
 import { models, problems } from '../../http/schemas'
 import type { AuthPlugin } from '../auth/plugin'
 import { FollowResult } from '../follows/model'
 import type { FollowService } from '../follows/service'
 import { PageOnlyQuery, Post, UserPostsQuery } from '../posts/model'
-import { post } from '../posts/serializer'
 import type { PostService } from '../posts/service'
 import { DeleteMeBody, PrivateUser, PublicUser, SearchQuery, UpdateMeBody, UsernameParams } from './model'
 import { privateUser, publicUser } from './serializer'
@@ -132,9 +131,7 @@ export function usersModule({ users, posts, follows, authPlugin }: UsersModuleDe
         const [before] = decodeCursor('user-posts', query.cursor, ['int'] as const) ?? []
         const limit = query.limit ?? 20
         const rows = await posts.byAuthor(params.username, query.include_replies ?? true, before, limit, viewer?.id)
-        const page = paginate(rows, limit, 'user-posts', (r) => [r.post.id], post)
-        setLinkHeader(set, request, page)
-        return page
+        return jsonPage(rows, limit, 'user-posts', (r) => [r.id], set, request)
       },
       {
         optionalAuth: true,
@@ -153,9 +150,7 @@ export function usersModule({ users, posts, follows, authPlugin }: UsersModuleDe
         const [before] = decodeCursor('user-likes', query.cursor, ['int'] as const) ?? []
         const limit = query.limit ?? 20
         const rows = await posts.likedBy(params.username, before, limit, viewer?.id)
-        const page = paginate(rows, limit, 'user-likes', (r) => [r.likeId], post)
-        setLinkHeader(set, request, page)
-        return page
+        return jsonPage(rows, limit, 'user-likes', (r) => [r.likeId], set, request)
       },
       {
         optionalAuth: true,

@@ -1,6 +1,6 @@
 import { and, eq, gt, isNull, type SQL, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
-import { follows, sessions, type UserRow, users } from '../../db/schema'
+import { sessions, type UserRow, users } from '../../db/schema'
 import { notFound, unprocessable } from '../../http/problem'
 import type { AuthService } from '../auth/service'
 import type { Relation } from './serializer'

@@ -1,0 +1,266 @@
+/**
+ * Load benchmarks of Pamps against ceilings measured in the same run.
+ *
+ *   npm run bench -- --scale small            (~1k users / 20k posts; a few minutes)
+ *   npm run bench -- --scale large            (100k users, 1M posts, 2M follows, 2M likes)
+ *   options: --seconds N (per scenario, default 10), --connections N (default 32),
+ *            --db FILE (reuse a seeded database instead of seeding)
+ *
+ * Writes bench/results/<date>-<scale>.json and .md, and prints the Markdown table.
+ */
+
+import { Database } from 'bun:sqlite'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort, json, type LoadOptions, type LoadResult, load, rssOf, startServer } from './lib'
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback
+}
+const scale = arg('scale', 'small') as 'small' | 'large'
+const seconds = Number(arg('seconds', scale === 'large' ? '10' : '5'))
+const connections = Number(arg('connections', '32'))
+const given = process.argv.includes('--db') ? arg('db', '') : undefined
+
+const scales = {
+  small: { users: 1000, posts: 20_000, follows: 20_000, likes: 20_000, heavy: 200 },
+  large: { users: 100_000, posts: 1_000_000, follows: 2_000_000, likes: 2_000_000, heavy: 1000 },
+}
+const PASSWORD = 'bench password'
+
+const dir = mkdtempSync(join(tmpdir(), 'pamps-bench-run-'))
+const log = (message: string) => console.error(`[bench] ${message}`)
+
+/** `pamps seed` into a fresh database file; returns its path and the time it took. */
+function seed(file: string, size: { users: number; posts: number; follows: number; likes: number; heavy: number }) {
+  const started = performance.now()
+  const proc = Bun.spawnSync(
+    [
+      process.execPath,
+      'src/cli/index.ts',
+      'seed',
+      '--users',
+      String(size.users),
+      '--posts',
+      String(size.posts),
+      '--follows',
+      String(size.follows),
+      '--likes',
+      String(size.likes),
+      '--heavy-follows',
+      String(size.heavy),
+      '--password',
+      PASSWORD,
+      '--random-seed',
+      '42',
+    ],
+    {
+      env: { ...process.env, DATABASE_URL: `file:${file}`, JWT_SECRET: 'x'.repeat(40), NODE_ENV: 'development' },
+      stdout: 'inherit',
+      stderr: 'inherit',
+    },
+  )
+  if (proc.exitCode !== 0) throw new Error(`seed failed with ${proc.exitCode}`)
+  return (performance.now() - started) / 1000
+}
+
+interface Row {
+  scenario: string
+  result: LoadResult
+  rss_mib?: number
+  ratio?: { of: string; value: number }
+}
+
+async function ceiling(mode: 'hello' | 'feed' | 'insert', file: string, options: Omit<LoadOptions, 'url'>) {
+  const port = freePort()
+  const proc = Bun.spawn([process.execPath, 'bench/ceiling.ts', mode, String(port), file], {
+    stdout: 'inherit',
+    stderr: 'inherit',
+  })
+  for (let i = 0; i < 100; i++) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`, { method: mode === 'insert' ? 'GET' : 'GET' })
+      break
+    } catch {
+      await Bun.sleep(50)
+    }
+  }
+  try {
+    const result = await load({ url: `http://127.0.0.1:${port}/`, ...options })
+    return { result, rss_mib: Math.round(rssOf(proc.pid) / 1048576) }
+  } finally {
+    proc.kill('SIGTERM')
+    await proc.exited
+  }
+}
+
+async function main() {
+  mkdirSync('bench/results', { recursive: true })
+  const size = scales[scale]
+  let file = given
+  let seedSeconds: number | undefined
+  if (!file) {
+    file = join(dir, `${scale}.db`)
+    log(`seeding ${scale}: ${JSON.stringify(size)}`)
+    seedSeconds = seed(file, size)
+    log(`seeded in ${seedSeconds.toFixed(1)} s`)
+  }
+  if (!existsSync(file)) throw new Error(`no database at ${file}`)
+  const base = { duration: seconds, connections }
+  const rows: Row[] = []
+
+  // Ceilings, on a copy of the database so the insert ceiling's table does not touch it.
+  log('ceiling (a): Bun.serve hello')
+  const hello = await ceiling('hello', file, base)
+  rows.push({ scenario: 'ceiling (a) Bun.serve fixed JSON', ...hello })
+  log('ceiling (b): Bun.serve + bun:sqlite feed query')
+  const feed = await ceiling('feed', file, base)
+  rows.push({ scenario: 'ceiling (b) Bun.serve + bun:sqlite feed page', ...feed })
+  const insertFile = join(dir, 'insert-ceiling.db')
+  log('ceiling (c): Bun.serve + bun:sqlite single-row insert, synchronous=FULL')
+  const insert = await ceiling('insert', insertFile, { ...base, method: 'POST' })
+  rows.push({ scenario: 'ceiling (c) Bun.serve + bun:sqlite insert (FULL)', ...insert })
+
+  // Pamps itself, in production mode with production password hashing.
+  const server = await startServer({ DATABASE_URL: `file:${file}` })
+  try {
+    const db = new Database(file, { readonly: true })
+    const heavy = db.query("select username from users where username = 'heavy'").get() as { username: string } | null
+    const heavyName = heavy?.username ?? 'heavy'
+    const postIds = (db.query('select id from posts order by random() limit 1000').all() as Array<{ id: number }>).map(
+      (r) => r.id,
+    )
+    const usernames = (
+      db.query('select username from users order by random() limit 1000').all() as Array<{ username: string }>
+    ).map((r) => r.username)
+    db.close()
+    const token = (await json(server.base, '/api/v1/auth/token', {
+      grant_type: 'password',
+      username: heavyName,
+      password: PASSWORD,
+    })) as { access_token: string }
+    const auth = { authorization: `Bearer ${token.access_token}` }
+    let i = 0
+    const pick = <T>(list: T[]) => list[i++ % list.length] as T
+
+    const scenarios: Array<[string, LoadOptions, string?]> = [
+      ['GET /api/v1/posts (anonymous, 20 posts)', { url: `${server.base}/api/v1/posts` }, 'b'],
+      [
+        'GET /api/v1/posts/:id',
+        {
+          url: server.base,
+          requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: `/api/v1/posts/${pick(postIds)}` }) }],
+        },
+        'b',
+      ],
+      ['GET /api/v1/timeline (heavy user)', { url: `${server.base}/api/v1/timeline`, headers: auth }, 'b'],
+      [
+        'GET /api/v1/users/:username',
+        {
+          url: server.base,
+          requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: `/api/v1/users/${pick(usernames)}` }) }],
+        },
+        'b',
+      ],
+      [
+        'POST /api/v1/posts',
+        {
+          url: `${server.base}/api/v1/posts`,
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: JSON.stringify({ text: 'a benchmark post' }),
+        },
+        'c',
+      ],
+      [
+        'PUT /api/v1/posts/:id/like',
+        {
+          url: server.base,
+          headers: auth,
+          requests: [{ method: 'PUT', setupRequest: (r) => ({ ...r, path: `/api/v1/posts/${pick(postIds)}/like` }) }],
+        },
+      ],
+      [
+        'POST /api/v1/auth/token (argon2id 19 MiB, t=2)',
+        {
+          url: `${server.base}/api/v1/auth/token`,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ grant_type: 'password', username: heavyName, password: PASSWORD }),
+          connections: 8,
+        },
+      ],
+    ]
+    const ceilings: Record<string, LoadResult> = { a: hello.result, b: feed.result, c: insert.result }
+    for (const [name, options, of] of scenarios) {
+      log(name)
+      const result = await load({ ...base, ...options })
+      const reference = of ? ceilings[of] : undefined
+      rows.push({
+        scenario: name,
+        result,
+        rss_mib: Math.round(server.rss() / 1048576),
+        ratio:
+          reference && of
+            ? { of, value: Math.round((result.requests_per_s / reference.requests_per_s) * 100) / 100 }
+            : undefined,
+      })
+    }
+
+    // Mixed workload at a fixed rate: 70% timeline, 15% reads, 10% posts, 5% likes/follows.
+    log('mixed workload')
+    const mixRequests = [
+      ...Array.from({ length: 14 }, () => ({ method: 'GET' as const, path: '/api/v1/timeline', headers: auth })),
+      { method: 'GET' as const, setupRequest: (r: object) => ({ ...r, path: `/api/v1/posts/${pick(postIds)}` }) },
+      { method: 'GET' as const, path: '/api/v1/posts' },
+      { method: 'GET' as const, setupRequest: (r: object) => ({ ...r, path: `/api/v1/users/${pick(usernames)}` }) },
+      {
+        method: 'POST' as const,
+        path: '/api/v1/posts',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'mixed workload post' }),
+      },
+      {
+        method: 'POST' as const,
+        path: '/api/v1/posts',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'mixed workload post' }),
+      },
+      {
+        method: 'PUT' as const,
+        headers: auth,
+        setupRequest: (r: object) => ({ ...r, path: `/api/v1/posts/${pick(postIds)}/like` }),
+      },
+    ]
+    const mixed = await load({ ...base, url: server.base, requests: mixRequests, overallRate: 2000 })
+    rows.push({
+      scenario: 'mixed 70/15/10/5 at 2000 req/s offered',
+      result: mixed,
+      rss_mib: Math.round(server.rss() / 1048576),
+    })
+  } finally {
+    await server.stop()
+  }
+
+  const date = new Date().toISOString().slice(0, 10)
+  const report = { date, scale, size, seed_seconds: seedSeconds, seconds, connections, rows }
+  const table = markdown(rows)
+  writeFileSync(`bench/results/${date}-${scale}.json`, `${JSON.stringify(report, null, 2)}\n`)
+  writeFileSync(`bench/results/${date}-${scale}.md`, `${table}\n`)
+  console.log(table)
+  if (!given) rmSync(dir, { recursive: true, force: true })
+}
+
+function markdown(rows: Row[]): string {
+  const head =
+    '| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | RSS MiB | ratio |\n|---|---:|---:|---:|---:|---:|---:|---|'
+  const lines = rows.map(
+    (r) =>
+      `| ${r.scenario} | ${r.result.requests_per_s} | ${r.result.p50_ms} | ${r.result.p99_ms} | ${r.result.errors} | ${r.result.non_2xx} | ${r.rss_mib ?? ''} | ${r.ratio ? `${r.ratio.value} × (${r.ratio.of})` : ''} |`,
+  )
+  return [head, ...lines].join('\n')
+}
+
+await main()
