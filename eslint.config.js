@@ -3,9 +3,16 @@
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'bench/results/**', 'migrations/**', 'data/**'] },
+  { ignores: ['node_modules/**', 'bench/results/**', 'test-reliability/results/**', 'migrations/**', 'data/**'] },
   {
-    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'drizzle/**/*.ts', 'test-libsql/**/*.ts'],
+    files: [
+      'src/**/*.ts',
+      'test/**/*.ts',
+      'bench/**/*.ts',
+      'drizzle/**/*.ts',
+      'test-libsql/**/*.ts',
+      'test-reliability/**/*.ts',
+    ],
     languageOptions: {
       parser: tseslint.parser,
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },

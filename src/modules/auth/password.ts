@@ -38,8 +38,9 @@ export class PasswordHasher {
 
   async #limited<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#running >= this.options.maxConcurrent) {
-      // Past a short queue, answer at once rather than make everyone wait.
-      if (this.#queue.length >= this.options.maxConcurrent * 32)
+      // Past a short queue, answer at once rather than make everyone wait. The floor keeps a
+      // burst of sign-ups served when only one hash runs at a time (1-2 s of work at most).
+      if (this.#queue.length >= Math.max(64, this.options.maxConcurrent * 32))
         throw unavailable('Too many sign-ins at once; try again shortly')
       await new Promise<void>((resolve) => this.#queue.push(resolve))
     } else this.#running++
