@@ -2,6 +2,7 @@ import { type Client, createClient, type InStatement, type Transaction, type Tra
 import { drizzle, type LibSQLDatabase } from 'drizzle-orm/libsql'
 import type { Config } from '../config'
 import type { Logger } from '../logger'
+import { filePath, withReadCache } from './read-cache'
 import * as schema from './schema'
 
 export type Db = LibSQLDatabase<typeof schema>
@@ -133,7 +134,7 @@ export function startDatabase(
       await file.execute(`PRAGMA synchronous = ${config.synchronous}`)
       await file.execute('PRAGMA foreign_keys = ON')
       await file.execute('PRAGMA busy_timeout = 5000')
-      return { primary: file, target: 'file' }
+      return { primary: config.readCache ? withReadCache(file, filePath(config.url)) : file, target: 'file' }
     }
     if (mode === 'remote') {
       const remote = remoteClient(config.url, config.authToken, timeoutMs)
