@@ -6,7 +6,9 @@
 import { json, load, startServer } from './lib'
 
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1]) || 10
-const server = await startServer()
+const server = await startServer(
+  process.env.PASSWORD_MAX_CONCURRENT ? { PASSWORD_MAX_CONCURRENT: process.env.PASSWORD_MAX_CONCURRENT } : {},
+)
 try {
   await json(server.base, '/api/v1/auth/register', {
     username: 'bench_login',

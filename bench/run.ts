@@ -244,9 +244,54 @@ async function main() {
     await server.stop()
   }
 
+  // Scale curve: the same two reads over databases of growing size (the largest is the one above).
+  const curve: Array<{ posts: number; timeline: LoadResult; feed: LoadResult }> = []
+  const steps = scale === 'large' ? [10_000, 100_000] : [2_000, 10_000]
+  for (const posts of [...steps, size.posts]) {
+    let stepFile = file
+    if (posts !== size.posts) {
+      stepFile = join(dir, `curve-${posts}.db`)
+      const users = Math.max(100, posts / 10)
+      seed(stepFile, { users, posts, follows: posts * 2, likes: posts * 2, heavy: Math.min(size.heavy, users - 1) })
+    }
+    log(`scale curve at ${posts} posts`)
+    const server = await startServer({ DATABASE_URL: `file:${stepFile}` })
+    try {
+      const token = (await json(server.base, '/api/v1/auth/token', {
+        grant_type: 'password',
+        username: 'heavy',
+        password: PASSWORD,
+      })) as { access_token: string }
+      const timeline = await load({
+        ...base,
+        url: `${server.base}/api/v1/timeline`,
+        headers: { authorization: `Bearer ${token.access_token}` },
+      })
+      const feed = await load({ ...base, url: `${server.base}/api/v1/posts` })
+      curve.push({ posts, timeline, feed })
+    } finally {
+      await server.stop()
+    }
+  }
+
   const date = new Date().toISOString().slice(0, 10)
-  const report = { date, scale, size, seed_seconds: seedSeconds, seconds, connections, rows }
-  const table = markdown(rows)
+  const report = { date, scale, size, seed_seconds: seedSeconds, seconds, connections, rows, curve }
+  const first = curve[0]
+  const lastStep = curve[curve.length - 1]
+  const table = [
+    markdown(rows),
+    '',
+    '| posts | timeline p50 ms | timeline p99 ms | timeline req/s | feed p50 ms | feed p99 ms | feed req/s |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
+    ...curve.map(
+      (c) =>
+        `| ${c.posts} | ${c.timeline.p50_ms} | ${c.timeline.p99_ms} | ${c.timeline.requests_per_s} | ${c.feed.p50_ms} | ${c.feed.p99_ms} | ${c.feed.requests_per_s} |`,
+    ),
+    '',
+    first && lastStep
+      ? `Timeline p50 at ${lastStep.posts} posts is ${(lastStep.timeline.p50_ms / Math.max(first.timeline.p50_ms, 1)).toFixed(2)} × its p50 at ${first.posts} posts (req/s ratio ${(first.timeline.requests_per_s / Math.max(lastStep.timeline.requests_per_s, 1)).toFixed(2)}).`
+      : '',
+  ].join('\n')
   writeFileSync(`bench/results/${date}-${scale}.json`, `${JSON.stringify(report, null, 2)}\n`)
   writeFileSync(`bench/results/${date}-${scale}.md`, `${table}\n`)
   console.log(table)
