@@ -20,6 +20,8 @@ import { CROSS_CUTTING, type Json, type Mismatch, OpenApi, type Operation } from
 const seedEnv = process.env.FUZZ_SEED ?? ''
 const baseSeed = seedEnv === 'random' ? (Math.random() * 2 ** 31) | 0 : seedEnv ? Number(seedEnv) : 20261123
 const runs = Number(process.env.FUZZ_RUNS ?? '') || 30
+/** Per operation: generous, since a failure's shrinking re-sends many requests (and /metrics is slow to render). */
+const timeout = Math.max(20_000, runs * 200)
 
 const ctx = await createTestContext({ DATABASE_SYNCHRONOUS: 'normal' })
 const api = new OpenApi((await ctx.call('GET', '/docs/json')).body)
@@ -31,6 +33,7 @@ const exec = async (sql: string, args: Array<string | number | null> = []) =>
 /** The fuzzer signs in as an ordinary user; a victim and an admin own rows it must not change. */
 let fuzzer: TestUser
 let fuzzerDirty = false
+let fuzzerDeleted = false
 const victim = await createUser(ctx, { display_name: 'Victim' })
 const admin = await createUser(ctx)
 await makeAdmin(ctx, admin)
@@ -102,6 +105,11 @@ async function invariants(): Promise<string[]> {
 
 /** Signs the fuzzer in again when a request ended its session, or registers a new one if it deleted itself. */
 async function ensureFuzzer() {
+  if (fuzzerDeleted) {
+    fuzzerDeleted = fuzzerDirty = false
+    fuzzer = await createUser(ctx)
+    return
+  }
   if (!fuzzerDirty) return
   fuzzerDirty = false
   const login = await ctx.call('POST', '/api/v1/auth/token', {
@@ -600,10 +608,7 @@ async function send(r: FuzzRequest): Promise<void> {
     if (r.path.endsWith('/auth/password') && r.body.kind === 'text') {
       fuzzer = { ...fuzzer, password: JSON.parse(r.body.text).new_password }
     }
-    if (r.method === 'DELETE' && r.path.endsWith('/users/me')) {
-      fuzzer = { ...fuzzer, username: '\u0000gone' }
-      fuzzerDirty = true
-    }
+    if (r.method === 'DELETE' && r.path.endsWith('/users/me')) fuzzerDeleted = true
   }
   if (res.status < 300 && (res.headers.get('content-type') ?? '').includes('json')) {
     const out = JSON.parse(resText)
@@ -619,12 +624,14 @@ async function send(r: FuzzRequest): Promise<void> {
   }
   // Reads change nothing; a write may, even one that failed (a 500 after a commit, say).
   const broken = r.method === 'GET' ? [] : await invariants()
-
   if (broken.length > 0) fail(`invariant broken: ${broken.join('; ')}`)
 }
 
 afterAll(() => {
-  if (process.env.FUZZ_VERBOSE) for (const [k, n] of [...statuses].sort()) console.log(`${n}\t${k}`)
+  if (process.env.FUZZ_VERBOSE) {
+    for (const [k, n] of [...statuses].sort()) console.log(`${n}\t${k}`)
+    for (const k of [...api.undocumented].sort()) console.log(`not listed on its operation: ${k}`)
+  }
   console.log(
     `fuzz: seed=${baseSeed} runs_per_operation=${runs} operations=${api.operations.length} requests=${sent} status_5xx=${serverErrors} schema_mismatches=${mismatches.length} cross_cutting_undocumented=${api.undocumented.size}`,
   )
@@ -632,54 +639,62 @@ afterAll(() => {
 
 describe(`fuzzing every documented operation (seed ${baseSeed}, ${runs} runs each)`, () => {
   api.operations.forEach((op, i) => {
-    test(op.key, async () => {
-      await fc.assert(
-        fc.asyncProperty(requestArb(op), async (r) => {
-          await send(r)
-        }),
-        { seed: baseSeed + i, numRuns: runs },
-      )
-    })
+    test(
+      op.key,
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(requestArb(op), async (r) => {
+            await send(r)
+          }),
+          { seed: baseSeed + i, numRuns: runs },
+        )
+      },
+      timeout,
+    )
   })
 
-  test('unknown routes and methods', async () => {
-    const segment = fc.oneof(
-      fc.constantFrom(
-        'api',
-        'v1',
-        'posts',
-        'users',
-        'admin',
-        'me',
-        '..',
-        '%2e%2e',
-        '%00',
-        'docs',
-        '1',
-        'x'.repeat(300),
-      ),
-      fc.string({ maxLength: 6 }).map(encode),
-    )
-    await fc.assert(
-      fc.asyncProperty(
-        fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'TRACE'),
-        fc.array(segment, { minLength: 1, maxLength: 5 }),
-        async (method, segments) => {
-          const path = `/${segments.join('/')}`
-          const r: FuzzRequest = {
-            method,
-            path,
-            query: [],
-            auth: 'valid',
-            contentType: 'application/json',
-            body: { kind: 'none' },
-          }
-          await send(r)
-        },
-      ),
-      { seed: baseSeed - 1, numRuns: runs * 2 },
-    )
-  })
+  test(
+    'unknown routes and methods',
+    async () => {
+      const segment = fc.oneof(
+        fc.constantFrom(
+          'api',
+          'v1',
+          'posts',
+          'users',
+          'admin',
+          'me',
+          '..',
+          '%2e%2e',
+          '%00',
+          'docs',
+          '1',
+          'x'.repeat(300),
+        ),
+        fc.string({ maxLength: 6 }).map(encode),
+      )
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'TRACE'),
+          fc.array(segment, { minLength: 1, maxLength: 5 }),
+          async (method, segments) => {
+            const path = `/${segments.join('/')}`
+            const r: FuzzRequest = {
+              method,
+              path,
+              query: [],
+              auth: 'valid',
+              contentType: 'application/json',
+              body: { kind: 'none' },
+            }
+            await send(r)
+          },
+        ),
+        { seed: baseSeed - 1, numRuns: runs * 2 },
+      )
+    },
+    timeout,
+  )
 
   test('responses conformed to the document', () => {
     // Reported after the runs, not thrown per request, so one look shows every departure.
