@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { TIMELINE_WINDOW } from '../src/modules/posts/service'
 import { createUser, makeAdmin, type TestUser } from './factories'
 import { createTestContext, expectProblem } from './helpers'
 
@@ -113,8 +114,8 @@ describe('GET /timeline', () => {
   })
 
   test('matches a brute-force answer page by page, across stretches of posts by strangers', async () => {
-    // A small follow graph; its posts are separated by 2,500 posts of a stranger, which is more
-    // than the timeline's newest-posts window, so some pages need the per-followee fallback.
+    // A small follow graph; its posts are separated by more posts of a stranger than the
+    // timeline's newest-posts window holds, so some pages need the per-followee fallback.
     const people = await Promise.all(Array.from({ length: 8 }, () => createUser(ctx)))
     const stranger = await createUser(ctx)
     const edges: Array<[number, number]> = [
@@ -132,7 +133,7 @@ describe('GET /timeline', () => {
     ]
     for (const [a, b] of edges) await follow(people[a]!, people[b]!)
     for (let i = 0; i < 60; i++) await bulkPosts(people[(i * 5) % 8]!.id, 1, `early-${i}-`)
-    await bulkPosts(stranger.id, 2500, 'noise-')
+    await bulkPosts(stranger.id, TIMELINE_WINDOW + 500, 'noise-')
     for (let i = 0; i < 40; i++) await bulkPosts(people[(i * 3) % 8]!.id, 1, `late-${i}-`)
     await bulkPosts(stranger.id, 300, 'noise2-')
 
