@@ -27,7 +27,7 @@ const only = onlyArg
 const plan = {
   fuzz: { runsPerOperation: short ? 30 : 250 },
   crash: { rounds: short ? 4 : 20 },
-  crashFault: { rounds: short ? 1 : 2 },
+  crashFault: { rounds: 2 },
   contention: short
     ? { writers: 2, usersPerGroup: 20, postsPerUser: 5, toggles: 3 }
     : { writers: 4, usersPerGroup: 50, postsPerUser: 10, toggles: 10 },
