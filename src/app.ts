@@ -5,6 +5,7 @@ import type { Config } from './config'
 import type { Database } from './db/client'
 import { httpCore } from './http/core'
 import { Metrics, metricsHooks, metricsRoute } from './http/metrics'
+import { refineOpenApi } from './http/openapi'
 import { RateLimit } from './http/rate-limit'
 import type { Logger } from './logger'
 import { adminModule } from './modules/admin'
@@ -87,6 +88,7 @@ export function createApp(deps: AppDeps) {
   const services = deps.services ?? createServices({ ...deps, metrics })
   const auth = authPlugin(services.auth, new RateLimit(config.writeRateLimit))
   const formPaths = new Set(['/api/v1/auth/token'])
+  let refined: unknown
   const app = new Elysia({ normalize: false })
   const api = new Elysia({ prefix: '/api/v1' })
     .use(
@@ -134,6 +136,12 @@ export function createApp(deps: AppDeps) {
           maxAge: 600,
         }),
       )
+      // The generated document, corrected to what the server does (computed once: routes are fixed).
+      .onAfterHandle({ as: 'global' }, ({ path, responseValue }) => {
+        if (path !== '/docs/json' || typeof responseValue !== 'object' || responseValue === null) return
+        refined ??= refineOpenApi(responseValue, formPaths)
+        return refined
+      })
       .use(
         swagger({
           path: '/docs',

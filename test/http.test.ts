@@ -172,7 +172,21 @@ describe('OpenAPI document', () => {
     for (const route of served) expect(documented).toContain(route)
     const me = doc.paths['/api/v1/users/me'].get
     expect(me.security).toEqual([{ bearer: [] }])
-    expect(JSON.stringify(me.responses['401'])).toContain('Problem')
+    expect(me.responses['401'].content).toEqual({
+      'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
+    })
+    // Bodies are JSON only, but for OAuth's token endpoint, which also takes a form.
+    for (const item of Object.values<Record<string, { requestBody?: { content: object } }>>(doc.paths))
+      for (const op of Object.values(item))
+        if (op.requestBody) expect(Object.keys(op.requestBody.content)).toContain('application/json')
+    expect(Object.keys(doc.paths['/api/v1/auth/token'].post.requestBody.content).sort()).toEqual([
+      'application/json',
+      'application/x-www-form-urlencoded',
+    ])
+    expect(Object.keys(doc.paths['/api/v1/users/me'].patch.requestBody.content)).toEqual(['application/json'])
+    expect(Object.keys(doc.paths['/api/v1/users/me'].patch.responses)).toEqual(
+      expect.arrayContaining(['400', '401', '413', '415', '422', '429', '500', '503']),
+    )
   })
 
   test('/docs serves HTML', async () => {

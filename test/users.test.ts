@@ -53,6 +53,9 @@ describe('profiles', () => {
     const authed = await ctx.call('GET', `/api/v1/users/${u.username}`, { token: (await createUser(ctx)).token })
     expect(authed.body).toMatchObject({ followed_by_me: false, follows_me: false })
     expectProblem(await ctx.call('GET', '/api/v1/users/nobody_here'), 404, 'not_found')
+    // However long, a name no one has is not found (not a validation error).
+    expectProblem(await ctx.call('GET', `/api/v1/users/${'a'.repeat(300)}`), 404, 'not_found')
+    expectProblem(await ctx.call('GET', `/api/v1/posts/${'9'.repeat(300)}`), 404, 'not_found')
   })
 
   test('followed_by_me and follows_me on profiles and in search', async () => {

@@ -77,7 +77,7 @@ export const Session = t.Object(
   { title: 'Session' },
 )
 
-export const SessionParams = t.Object({ id: t.String({ maxLength: 64 }) })
+export const SessionParams = t.Object({ id: t.String() })
 
 export const Accepted = t.Object({ message: t.String() }, { title: 'Accepted' })
 

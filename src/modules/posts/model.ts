@@ -59,7 +59,7 @@ export const IdempotencyHeaders = t.Object({
   ),
 })
 
-export const PostParams = t.Object({ id: t.String({ maxLength: 32, description: 'Post id' }) })
+export const PostParams = t.Object({ id: t.String({ description: 'Post id' }) })
 
 export const FeedQuery = t.Object({
   include_replies: t.Optional(

@@ -43,7 +43,8 @@ export const username = t.String({
   examples: ['alice'],
 })
 
-export const UsernameParams = t.Object({ username: t.String({ maxLength: 64 }) })
+// No length bound: a name or id no resource has is simply 404, however long.
+export const UsernameParams = t.Object({ username: t.String() })
 
 export const UpdateMeBody = t.Object(
   {
