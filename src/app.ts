@@ -117,24 +117,25 @@ export function createApp(deps: AppDeps) {
           routes: () => app.routes.map((r) => ({ method: r.method, path: r.path })),
         }),
       )
-      // CORS only for the configured allowlist; with none, browsers on other origins get nothing.
+      // CORS only for the configured allowlist; with none, no CORS header at all.
       .use(
-        cors({
-          origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
-          preflight: config.corsOrigins.length > 0,
-          credentials: false,
-          allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
-          exposeHeaders: [
-            'X-Request-Id',
-            'Idempotent-Replayed',
-            'Link',
-            'Retry-After',
-            'RateLimit-Limit',
-            'RateLimit-Remaining',
-            'RateLimit-Reset',
-          ],
-          maxAge: 600,
-        }),
+        config.corsOrigins.length > 0
+          ? cors({
+              origin: config.corsOrigins,
+              credentials: false,
+              allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+              exposeHeaders: [
+                'X-Request-Id',
+                'Idempotent-Replayed',
+                'Link',
+                'Retry-After',
+                'RateLimit-Limit',
+                'RateLimit-Remaining',
+                'RateLimit-Reset',
+              ],
+              maxAge: 600,
+            })
+          : new Elysia({ name: 'no-cors' }),
       )
       // The generated document, corrected to what the server does (computed once: routes are fixed).
       .onAfterHandle({ as: 'global' }, ({ path, responseValue }) => {
