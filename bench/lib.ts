@@ -2,31 +2,15 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
+import { freePort, rssOf } from '../test/processes'
+
+export { freePort, rssOf }
 
 export interface Server {
   base: string
   pid: number
   rss(): number
   stop(): Promise<number>
-}
-
-/** RSS of a process in bytes, from /proc (Linux). */
-export function rssOf(pid: number): number {
-  try {
-    const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string
-    const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1]
-    return kb ? Number(kb) * 1024 : 0
-  } catch {
-    return 0
-  }
-}
-
-/** A port that was free a moment ago. */
-export function freePort(): number {
-  const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response() })
-  const port = server.port as number
-  void server.stop(true)
-  return port
 }
 
 /** Starts `bun src/index.ts` on 127.0.0.1 and a free port, in production mode unless told otherwise. */

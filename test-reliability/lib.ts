@@ -3,9 +3,12 @@
  * load generator at a fixed rate, and a small seeded world to load. Every process started
  * here is stopped by whoever started it (see `ServerProcess.stop` / `kill`).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { freePort, rssOf } from '../test/processes'
+
+export { freePort, rssOf }
 
 export const root = resolve(import.meta.dir, '..')
 export const bun = process.execPath
@@ -13,24 +16,6 @@ export const bun = process.execPath
 export function tempDir(prefix: string): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), `pamps-rel-${prefix}-`))
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
-}
-
-/** A port that was free a moment ago (kept across restarts of one server). */
-export function freePort(): number {
-  const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response() })
-  const port = server.port as number
-  void server.stop(true)
-  return port
-}
-
-/** RSS of a process in bytes, from /proc (Linux). */
-export function rssOf(pid: number): number {
-  try {
-    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
-    return kb ? Number(kb) * 1024 : 0
-  } catch {
-    return 0
-  }
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SMTPServer } from 'smtp-server'
-import { freePort } from '../bench/lib'
 import { createUser } from './factories'
 import { createTestContext, expectProblem } from './helpers'
+import { freePort } from './processes'
 
 interface Received {
   to: string[]
