@@ -284,10 +284,14 @@ function instrument(
     return timed(notify, 'execute', target, () => call(primary)).then(replica ? afterWrite : (r) => r)
   }
 
-  const batch = (stmts: Parameters<Client['batch']>[0], mode?: TransactionMode) => {
+  const batch = (stmts: Parameters<Client['batch']>[0], requested?: TransactionMode) => {
     onQuery?.('batch', stmts.map(sqlOf).join(';\n'))
-    if (replica && (mode === 'read' || stmts.every((s) => isReadOnly(sqlOf(s)))))
-      return timed(notify, 'batch', 'replica', () => replica.batch(stmts, mode))
+    const readOnly = requested === 'read' || stmts.every((s) => isReadOnly(sqlOf(s)))
+    // A batch that writes begins IMMEDIATE (Drizzle's db.batch asks for no mode, which is
+    // DEFERRED): a deferred read-then-write transaction gets SQLITE_BUSY from another writer
+    // even with a busy timeout, an immediate one waits for the lock instead.
+    const mode = requested ?? (readOnly ? 'deferred' : 'write')
+    if (replica && readOnly) return timed(notify, 'batch', 'replica', () => replica.batch(stmts, mode))
     return timed(notify, 'batch', target, () => primary.batch(stmts, mode)).then(replica ? afterWrite : (r) => r)
   }
 
