@@ -58,6 +58,14 @@ export interface Page<T> {
   next_cursor: string | null
 }
 
+/** Rows fetched with `limit + 1` → the page's rows and the cursor of the next page, if any. */
+function split<R>(rows: R[], limit: number, list: string, keyOf: (row: R) => Array<string | number>) {
+  const more = rows.length > limit
+  const pageRows = more ? rows.slice(0, limit) : rows
+  const last = pageRows[pageRows.length - 1]
+  return { pageRows, next: more && last !== undefined ? encodeCursor(list, keyOf(last)) : null }
+}
+
 /** Rows fetched with `limit + 1` → the page and the cursor of the next one, if any. */
 export function paginate<R, T>(
   rows: R[],
@@ -66,17 +74,16 @@ export function paginate<R, T>(
   keyOf: (row: R) => Array<string | number>,
   serialize: (row: R) => T,
 ): Page<T> {
-  const more = rows.length > limit
-  const pageRows = more ? rows.slice(0, limit) : rows
-  const last = pageRows[pageRows.length - 1]
-  return {
-    items: pageRows.map(serialize),
-    next_cursor: more && last !== undefined ? encodeCursor(list, keyOf(last)) : null,
-  }
+  const { pageRows, next } = split(rows, limit, list, keyOf)
+  return { items: pageRows.map(serialize), next_cursor: next }
 }
 
 /** Sets `Link: <…>; rel="next"` when the page has a next one. */
-export function setLinkHeader(set: { headers: Record<string, unknown> }, request: Request, page: Page<unknown>) {
+export function setLinkHeader(
+  set: { headers: Record<string, unknown> },
+  request: Request,
+  page: { next_cursor: string | null },
+) {
   if (!page.next_cursor) return
   const url = new URL(request.url)
   url.searchParams.set('cursor', page.next_cursor)
@@ -96,11 +103,8 @@ export function jsonPage<R extends { json: string }>(
   set: { headers: Record<string, unknown> },
   request: Request,
 ): Response {
-  const more = rows.length > limit
-  const pageRows = more ? rows.slice(0, limit) : rows
-  const last = pageRows[pageRows.length - 1]
-  const next = more && last !== undefined ? encodeCursor(list, keyOf(last)) : null
-  setLinkHeader(set, request, { items: [], next_cursor: next })
+  const { pageRows, next } = split(rows, limit, list, keyOf)
+  setLinkHeader(set, request, { next_cursor: next })
   const body = `{"items":[${pageRows.map((r) => r.json).join(',')}],"next_cursor":${next === null ? 'null' : JSON.stringify(next)}}`
   return new Response(body, { headers: { 'content-type': 'application/json' } })
 }
