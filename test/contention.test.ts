@@ -13,43 +13,19 @@ import { createServices } from '../src/app'
 import { loadConfig } from '../src/config'
 import { openDatabase } from '../src/db/client'
 import type { Viewer } from '../src/modules/auth/service'
+import { startServerProcess } from './processes'
 
 const dir = mkdtempSync(join(tmpdir(), 'pamps-contention-'))
 const env = {
-  PATH: process.env.PATH ?? '',
-  HOST: '127.0.0.1',
-  PORT: '0',
   DATABASE_URL: `file:${join(dir, 'contention.db')}`,
   JWT_SECRET: 'contention-secret-contention-secret-contention',
-  LOG_LEVEL: 'info',
   PASSWORD_MEMORY_COST: '1024',
   PASSWORD_TIME_COST: '1',
   AUTH_RATE_LIMIT: '0',
   WRITE_RATE_LIMIT: '0',
 }
 
-const server = Bun.spawn([process.execPath, 'src/index.ts'], { env, stdout: 'pipe', stderr: 'inherit' })
-const base = await (async () => {
-  const reader = server.stdout.getReader()
-  let seen = ''
-  for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
-    const { value, done } = await reader.read()
-    if (done) break
-    seen += new TextDecoder().decode(value)
-    const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(seen)
-    if (m?.[1]) {
-      reader.releaseLock()
-      // Keep draining the request log so the pipe never fills.
-      void (async () => {
-        for await (const _ of server.stdout) {
-        }
-      })()
-      return m[1]
-    }
-  }
-  server.kill()
-  throw new Error(`server did not start: ${seen}`)
-})()
+const { proc: server, base } = await startServerProcess(env)
 
 // The second writer: this process, through the same services the server uses, on the same file.
 const config = loadConfig({ ...process.env, ...env, LOG_LEVEL: 'silent' })

@@ -17,3 +17,38 @@ export function rssOf(pid: number): number {
     return 0
   }
 }
+
+export interface ServerProcess {
+  proc: ReturnType<typeof Bun.spawn>
+  base: string
+  /** Everything the server wrote to stdout and stderr so far. */
+  output(): string
+  /** Resolves once both streams have ended (after the process exits). */
+  drained: Promise<void>
+}
+
+/**
+ * Starts the real server (`bun src/index.ts`) on 127.0.0.1 with `env` (PORT 0 unless given)
+ * and resolves once it logs its address; its output is kept, and drained so pipes never fill.
+ */
+export async function startServerProcess(env: Record<string, string>, timeoutMs = 15_000): Promise<ServerProcess> {
+  const proc = Bun.spawn([process.execPath, 'src/index.ts'], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const chunks: string[] = []
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) chunks.push(new TextDecoder().decode(chunk))
+  }
+  const drained = Promise.all([pump(proc.stdout), pump(proc.stderr)]).then(() => undefined)
+  const output = () => chunks.join('')
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+    const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output())
+    if (match?.[1]) return { proc, base: match[1], output, drained }
+    if (proc.exitCode !== null) break
+    await Bun.sleep(20)
+  }
+  proc.kill()
+  throw new Error(`server did not start: ${output()}`)
+}

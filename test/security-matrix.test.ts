@@ -12,6 +12,7 @@ import { SignJWT } from 'jose'
 import { createUser, makeAdmin, type TestUser } from './factories'
 import { type CallResult, createTestContext, expectProblem } from './helpers'
 import { OpenApi, type Operation } from './openapi'
+import { startServerProcess } from './processes'
 
 const ctx = await createTestContext()
 const api = new OpenApi((await ctx.call('GET', '/docs/json')).body)
@@ -420,39 +421,16 @@ describe('secrets never reach the logs', () => {
 
   test('a real server at LOG_LEVEL=info logs no password, token or secret through a whole account lifecycle', async () => {
     const jwtSecret = 'log-test-secret-log-test-secret-log-test-secret'
-    const proc = Bun.spawn([process.execPath, 'src/index.ts'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        NODE_ENV: 'production',
-        DATABASE_URL: `file:${join(dir, 'logs.db')}`,
-        JWT_SECRET: jwtSecret,
-        LOG_LEVEL: 'info',
-        PASSWORD_MEMORY_COST: '1024',
-        PASSWORD_TIME_COST: '1',
-        // Delivery fails (nothing listens there): the outbox logs the failure, never the mail's link.
-        MAIL_TRANSPORT: 'smtp',
-        SMTP_URL: 'smtp://127.0.0.1:9',
-      },
-      stdout: 'pipe',
-      stderr: 'pipe',
+    const { proc, base, output, drained } = await startServerProcess({
+      NODE_ENV: 'production',
+      DATABASE_URL: `file:${join(dir, 'logs.db')}`,
+      JWT_SECRET: jwtSecret,
+      PASSWORD_MEMORY_COST: '1024',
+      PASSWORD_TIME_COST: '1',
+      // Delivery fails (nothing listens there): the outbox logs the failure, never the mail's link.
+      MAIL_TRANSPORT: 'smtp',
+      SMTP_URL: 'smtp://127.0.0.1:9',
     })
-    const out: string[] = []
-    const pump = async (stream: ReadableStream<Uint8Array>) => {
-      for await (const chunk of stream) out.push(new TextDecoder().decode(chunk))
-    }
-    const pumps = [pump(proc.stdout), pump(proc.stderr)]
-    let base = ''
-    for (const deadline = Date.now() + 15_000; !base && Date.now() < deadline; ) {
-      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out.join(''))
-      if (m?.[1]) base = m[1]
-      else await Bun.sleep(20)
-    }
-    if (!base) {
-      proc.kill()
-      throw new Error(`server did not start: ${out.join('')}`)
-    }
     const secrets: string[] = [jwtSecret]
     const req = async (method: string, path: string, body?: unknown, token?: string, form?: boolean) => {
       const res = await fetch(`${base}${path}`, {
@@ -536,9 +514,9 @@ describe('secrets never reach the logs', () => {
     } finally {
       proc.kill('SIGTERM')
       await proc.exited
-      await Promise.all(pumps)
+      await drained
     }
-    const logs = out.join('')
+    const logs = output()
     if (process.env.SHOW_LOGS) console.log(logs)
     const lines = logs.split('\n').filter(Boolean)
     // The logs are there (so their silence about secrets means something), one request line each.

@@ -2,41 +2,18 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { startServerProcess } from './processes'
 
 const dir = mkdtempSync(join(tmpdir(), 'pamps-shutdown-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-/** Starts the real server (`bun src/index.ts`) on a free port and waits for its first log line. */
-async function startServer(extra: Record<string, string> = {}) {
-  const proc = Bun.spawn([process.execPath, 'src/index.ts'], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATABASE_URL: `file:${join(dir, 'server.db')}`,
-      JWT_SECRET: 'shutdown-secret-shutdown-secret-shutdown',
-      LOG_LEVEL: 'info',
-      ...extra,
-    },
-    stdout: 'pipe',
-    stderr: 'pipe',
+/** The real server on its own database file. */
+const startServer = (extra: Record<string, string> = {}) =>
+  startServerProcess({
+    DATABASE_URL: `file:${join(dir, 'server.db')}`,
+    JWT_SECRET: 'shutdown-secret-shutdown-secret-shutdown',
+    ...extra,
   })
-  const reader = proc.stdout.getReader()
-  let buffered = ''
-  const deadline = Date.now() + 10_000
-  while (Date.now() < deadline) {
-    const { value, done } = await reader.read()
-    if (done) break
-    buffered += new TextDecoder().decode(value)
-    const match = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(buffered)
-    if (match) {
-      reader.releaseLock()
-      return { proc, base: `http://127.0.0.1:${match[1]}` }
-    }
-  }
-  proc.kill()
-  throw new Error(`server did not start: ${buffered}`)
-}
 
 describe('graceful shutdown', () => {
   test('SIGTERM while requests are in flight: they complete, new ones are refused, exit 0', async () => {
