@@ -24,8 +24,8 @@ export interface Config {
     syncUrl: string | undefined
     syncIntervalSeconds: number | undefined
     synchronous: 'FULL' | 'NORMAL'
-    /** File mode: run reads as cached prepared statements on a read-only connection. */
-    readCache: boolean
+    /** Which SQLite library serves a `file:` database: Bun's built-in one (with group commit) or libSQL's. */
+    fileDriver: 'bun' | 'libsql'
     /** Directory of a `file:` database (holds the development JWT secret too). */
     dataDir: string | undefined
   }
@@ -184,7 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
         | 'FULL'
         | 'NORMAL',
       dataDir,
-      readCache: oneOf(env, 'DATABASE_READ_CACHE', ['on', 'off'] as const, 'on') === 'on',
+      fileDriver: oneOf(env, 'DATABASE_FILE_DRIVER', ['bun', 'libsql'] as const, 'bun'),
     },
     jwt: { ...jwtSecret(env, nodeEnv, dataDir), issuer: 'pamps', audience: 'pamps-api' },
     accessTokenTtl: duration(env, 'ACCESS_TOKEN_TTL', 15 * 60),

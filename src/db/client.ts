@@ -2,7 +2,7 @@ import { type Client, createClient, type InStatement, type Transaction, type Tra
 import { drizzle, type LibSQLDatabase } from 'drizzle-orm/libsql'
 import type { Config } from '../config'
 import type { Logger } from '../logger'
-import { filePath, withReadCache } from './read-cache'
+import { filePath, openBunSqlite } from './bun-sqlite'
 import * as schema from './schema'
 
 export type Db = LibSQLDatabase<typeof schema>
@@ -127,6 +127,8 @@ export function startDatabase(
 
   const establish = async (): Promise<RoutedClient> => {
     if (mode === 'file') {
+      if (config.fileDriver === 'bun')
+        return { primary: openBunSqlite(filePath(config.url), { synchronous: config.synchronous }), target: 'file' }
       // One connection: libSQL runs each statement and batch synchronously on it, so
       // in-process writes never contend, and the per-connection pragmas below always apply.
       const file = createClient({ url: config.url, concurrency: 1 })
@@ -134,7 +136,7 @@ export function startDatabase(
       await file.execute(`PRAGMA synchronous = ${config.synchronous}`)
       await file.execute('PRAGMA foreign_keys = ON')
       await file.execute('PRAGMA busy_timeout = 5000')
-      return { primary: config.readCache ? withReadCache(file, filePath(config.url)) : file, target: 'file' }
+      return { primary: file, target: 'file' }
     }
     if (mode === 'remote') {
       const remote = remoteClient(config.url, config.authToken, timeoutMs)
