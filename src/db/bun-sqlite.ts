@@ -149,8 +149,12 @@ function connect(path: string, options: BunSqliteOptions): Database {
 
 /** True for a statement that goes through group commit: one that writes and may run in a transaction. */
 function queued(statements: StatementCache, sql: string): boolean {
-  if (/^\s*(pragma|begin|commit|end|rollback|savepoint|release|vacuum|attach|detach)\b/i.test(sql)) return false
-  return !readonly(statements, sql)
+  try {
+    const entry = statements.get(sql)
+    return !entry.readonly && !entry.immediate
+  } catch {
+    return true // it does not prepare: it fails when run, like any write would
+  }
 }
 
 /** Whether a statement only reads; one that does not prepare counts as a write (it fails when run). */
@@ -280,21 +284,34 @@ function openTransaction(path: string, options: BunSqliteOptions, mode: Transact
   return tx
 }
 
+/** A prepared statement and what the driver needs to know about it, worked out once. */
+interface Prepared {
+  stmt: Statement
+  columns: string[]
+  /** Only reads: runs at once, outside group commit. */
+  readonly: boolean
+  /** Must run outside a transaction (pragmas, transaction control): also runs at once. */
+  immediate: boolean
+}
+
+const IMMEDIATE = /^\s*(pragma|begin|commit|end|rollback|savepoint|release|vacuum|attach|detach)\b/i
+
 class StatementCache {
-  readonly #cache = new Map<string, Statement>()
+  readonly #cache = new Map<string, Prepared>()
   constructor(private readonly db: Database) {}
 
-  get(sql: string): Statement {
-    let stmt = this.#cache.get(sql)
-    if (stmt) return stmt
-    stmt = this.db.prepare(sql)
+  get(sql: string): Prepared {
+    let entry = this.#cache.get(sql)
+    if (entry) return entry
+    const stmt = this.db.prepare(sql)
+    entry = { stmt, columns: stmt.columnNames, readonly: stmt.readonly, immediate: IMMEDIATE.test(sql) }
     if (this.#cache.size >= MAX_STATEMENTS) this.clear()
-    this.#cache.set(sql, stmt)
-    return stmt
+    this.#cache.set(sql, entry)
+    return entry
   }
 
   clear() {
-    for (const stmt of this.#cache.values()) stmt.finalize()
+    for (const entry of this.#cache.values()) entry.stmt.finalize()
     this.#cache.clear()
   }
 }
@@ -308,10 +325,11 @@ type Bindable = string | number | bigint | boolean | null | Uint8Array
 /** @libsql/client's argument rules: finite numbers, Dates as milliseconds, ArrayBuffers as blobs, no undefined. */
 function toSql(value: unknown): Bindable {
   switch (typeof value) {
+    case 'string':
+      return value
     case 'number':
       if (!Number.isFinite(value)) throw new RangeError('Only finite numbers can be passed as arguments')
       return value
-    case 'string':
     case 'bigint':
     case 'boolean':
       return value
@@ -326,28 +344,30 @@ function toSql(value: unknown): Bindable {
 
 /** One statement → a ResultSet shaped like @libsql/client's (rows indexable by position and by name). */
 function execute(statements: StatementCache, stmt: { sql: string; args?: InArgs }): ResultSet {
-  const prepared = statements.get(stmt.sql)
+  const { stmt: prepared, columns, readonly } = statements.get(stmt.sql)
   const args = stmt.args
-  const params: Bindable[] | Record<string, Bindable>[] = Array.isArray(args)
-    ? args.map(toSql)
-    : args
-      ? [Object.fromEntries(Object.entries(args).map(([k, v]) => [k.replace(/^[:@$]/, ''), toSql(v)]))]
-      : []
-  const columns = prepared.columnNames
+  let params: Bindable[]
+  if (Array.isArray(args)) {
+    params = new Array(args.length)
+    for (let i = 0; i < args.length; i++) params[i] = toSql(args[i])
+  } else if (args) {
+    const named: Record<string, Bindable> = {}
+    for (const [k, v] of Object.entries(args)) named[k.replace(/^[:@$]/, '')] = toSql(v)
+    params = [named as never]
+  } else params = []
   if (columns.length === 0) {
-    const { changes, lastInsertRowid } = prepared.run(...(params as Bindable[]))
-    return resultSet([], [], changes, BigInt(lastInsertRowid))
+    const { changes, lastInsertRowid } = prepared.run(...params)
+    return resultSet(columns, [], changes, BigInt(lastInsertRowid))
   }
-  const values = prepared.values(...(params as Bindable[])) as unknown[][]
-  const rows = values.map((row) => {
+  const rows = prepared.values(...params) as unknown as Row[]
+  for (const row of rows) {
     const named = row as unknown as Record<string, unknown>
     for (let i = 0; i < columns.length; i++) {
       const name = columns[i] as string
       if (!(name in named)) named[name] = row[i]
     }
-    return named as unknown as Row
-  })
-  return resultSet(columns, rows, prepared.readonly ? 0 : rows.length, undefined)
+  }
+  return resultSet(columns, rows, readonly ? 0 : rows.length, undefined)
 }
 
 function resultSet(

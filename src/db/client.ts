@@ -5,7 +5,7 @@ import type { Logger } from '../logger'
 import { filePath, openBunSqlite } from './bun-sqlite'
 import * as schema from './schema'
 
-export type Db = LibSQLDatabase<typeof schema>
+export type Db = LibSQLDatabase<typeof schema> & { $client: Client }
 export type DatabaseMode = 'file' | 'remote' | 'replica'
 /** Where a statement ran: the local file, the remote primary, or the local replica. */
 export type QueryTarget = 'file' | 'primary' | 'replica'

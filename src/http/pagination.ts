@@ -91,20 +91,20 @@ export function setLinkHeader(
 }
 
 /**
- * A page whose items SQLite already serialized (one JSON text per row, fetched with
- * `limit + 1`), sent as is: no parse, no re-serialization. Sets the Link header like
- * `setLinkHeader`; Elysia adds the request's other headers to the returned Response.
+ * Like `paginate` plus `setLinkHeader`, sent as a ready JSON Response: the items are built by
+ * `serialize` from rows the service already shaped, so the response schema is not checked again
+ * on every page (the tests and the reliability suite check pages against the OpenAPI document).
  */
-export function jsonPage<R extends { json: string }>(
+export function pageResponse<R, T>(
   rows: R[],
   limit: number,
   list: string,
   keyOf: (row: R) => Array<string | number>,
+  serialize: (row: R) => T,
   set: { headers: Record<string, unknown> },
   request: Request,
 ): Response {
-  const { pageRows, next } = split(rows, limit, list, keyOf)
-  setLinkHeader(set, request, { next_cursor: next })
-  const body = `{"items":[${pageRows.map((r) => r.json).join(',')}],"next_cursor":${next === null ? 'null' : JSON.stringify(next)}}`
-  return new Response(body, { headers: { 'content-type': 'application/json' } })
+  const page = paginate(rows, limit, list, keyOf, serialize)
+  setLinkHeader(set, request, page)
+  return new Response(JSON.stringify(page), { headers: { 'content-type': 'application/json' } })
 }

@@ -1,5 +1,5 @@
 import { Elysia, t } from 'elysia'
-import { decodeCursor, jsonPage, pageOf, paginate, setLinkHeader } from '../../http/pagination'
+import { decodeCursor, pageOf, pageResponse, paginate, setLinkHeader } from '../../http/pagination'
 import { notFound } from '../../http/problem'
 import { models, problems } from '../../http/schemas'
 import type { AuthPlugin } from '../auth/plugin'
@@ -17,7 +17,7 @@ import {
   PostVersion,
   UpdatePostBody,
 } from './model'
-import { post, postVersion } from './serializer'
+import { LIST_CURSOR, post, postFromRow, postVersion } from './serializer'
 import { type PostService, parseId } from './service'
 
 export interface PostsModuleDeps {
@@ -71,7 +71,7 @@ export function postsModule({ posts, authPlugin }: PostsModuleDeps) {
         const [before] = decodeCursor('posts', query.cursor, ['int'] as const) ?? []
         const limit = query.limit ?? 20
         const rows = await posts.feed(query.include_replies ?? false, before, limit, viewer?.id)
-        return jsonPage(rows, limit, 'posts', (r) => [r.id], set, request)
+        return pageResponse(rows, limit, 'posts', (r) => [Number(r[LIST_CURSOR])], postFromRow, set, request)
       },
       {
         optionalAuth: true,
@@ -95,7 +95,7 @@ export function postsModule({ posts, authPlugin }: PostsModuleDeps) {
         const [after] = decodeCursor('replies', query.cursor, ['int'] as const) ?? []
         const limit = query.limit ?? 20
         const rows = await posts.replies(postId(params.id), after, limit, viewer?.id)
-        return jsonPage(rows, limit, 'replies', (r) => [r.id], set, request)
+        return pageResponse(rows, limit, 'replies', (r) => [Number(r[LIST_CURSOR])], postFromRow, set, request)
       },
       {
         optionalAuth: true,
@@ -231,7 +231,7 @@ export function timelineModule({ posts, authPlugin }: PostsModuleDeps) {
         const [before] = decodeCursor('timeline', query.cursor, ['int'] as const) ?? []
         const limit = query.limit ?? 20
         const rows = await posts.timeline(viewer.id, before, limit)
-        return jsonPage(rows, limit, 'timeline', (r) => [r.id], set, request)
+        return pageResponse(rows, limit, 'timeline', (r) => [Number(r[LIST_CURSOR])], postFromRow, set, request)
       },
       {
         auth: true,

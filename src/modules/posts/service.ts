@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { and, asc, desc, eq, gt, inArray, isNull, lt, type SQL, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, inArray, is, isNull, lt, Placeholder, type SQL, sql } from 'drizzle-orm'
+import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core'
 import type { Db } from '../../db/client'
 import { idempotencyKeys, likes, postEdits, posts, users } from '../../db/schema'
 import { conflict, forbidden, notFound, unprocessable } from '../../http/problem'
@@ -7,9 +8,13 @@ import type { Viewer } from '../auth/service'
 import { userColumnsFor, withRelation } from '../users/service'
 import { TEXT_MAX } from './model'
 import { canDeletePost, canEditPost } from './policy'
-import { type PostWithAuthor, postJson } from './serializer'
+import type { PostListRow, PostWithAuthor } from './serializer'
 
 const DAY_MS = 24 * 60 * 60 * 1000
+/** Compiles the hand-written list statements (Drizzle's query builder does the rest). */
+const dialect = new SQLiteAsyncDialect()
+/** The page size when a list is asked for none (`?limit=`). */
+const DEFAULT_PAGE = 20
 /** Bounds of GET /posts/:id/context, each way. */
 export const CONTEXT_LIMIT = 200
 /**
@@ -116,7 +121,7 @@ const visiblePost = (id: number) =>
  *   CORRELATED SCALAR SUBQUERY                                     -- liked_by_me
  *     SEARCH l USING COVERING INDEX likes_user_post_unique (user_id=? AND post_id=?)
  */
-function timelineIds(viewerId: number, before: number, n: number): SQL {
+function timelineIds(viewerId: Placeholder, before: Placeholder, n: Placeholder): SQL {
   return sql`
     with f(uid) as materialized (
       select ${viewerId}
@@ -136,7 +141,7 @@ function timelineIds(viewerId: number, before: number, n: number): SQL {
       where (select count(*) from recent) < ${n}
         and p.id < ${before}
         and p.id >= coalesce((select q.id from posts q where q.author_id = f.uid and q.id < ${before}
-                              order by q.id desc limit 1 offset ${n - 1}), 0)
+                              order by q.id desc limit 1 offset ${n} - 1), 0)
       order by p.id desc limit ${n}
     )
     select id from recent union all select id from merged`
@@ -160,7 +165,7 @@ export class PostService {
    * post. References are written qualified by hand: Drizzle drops table names in single-table
    * selects, which would make `id` inside a subquery mean the subquery's own table.
    */
-  #columns(viewerId: number | undefined) {
+  #columns(viewerId: number | Placeholder | undefined) {
     return {
       post: posts,
       author: {
@@ -177,20 +182,88 @@ export class PostService {
   }
 
   /** Posts matching `where` whose author is enabled: one statement per page, whatever its size. */
-  #select(viewerId: number | undefined, where: SQL | undefined) {
+  #select(viewerId: number | Placeholder | undefined, where: SQL | undefined) {
     return this.db.select(this.#columns(viewerId)).from(posts).where(and(authorEnabled, where))
   }
 
-  /** Like `#select`, for list pages: each row is the post's id and its JSON, built by SQLite. */
-  #selectJson(viewerId: number | undefined, where: SQL | undefined) {
-    return this.db
-      .select({ id: posts.id, json: postJson(viewerId) })
-      .from(posts)
-      .where(and(authorEnabled, where))
+  /**
+   * The hot reads as prepared queries, one per shape (with or without a cursor, a viewer, replies),
+   * built once: Drizzle's query building would otherwise cost about as much as running the query.
+   * Values are bound through placeholders: `viewer`, `before`/`after`, `author`, `id`, `limit`.
+   */
+  readonly #prepared = new Map<string, unknown>()
+  #once<T>(key: string, build: () => T): T {
+    let query = this.#prepared.get(key) as T | undefined
+    if (query === undefined) {
+      query = build()
+      this.#prepared.set(key, query)
+    }
+    return query
+  }
+
+  /**
+   * One page of a post list as one statement, compiled once per shape and run as SQL text with
+   * rows by position (`postFromRow`; the last column is the list's sort key, for the cursor).
+   *
+   * The inner query walks the list's index in order, keeps posts whose author is enabled and
+   * stops at the limit; the outer one joins those few rows with their authors (one primary-key
+   * lookup each) and the viewer's likes. Joining users in the inner query instead would let
+   * SQLite, once ANALYZE statistics exist, build a Bloom filter over the whole users table for
+   * every page (it ignores LIMIT when it estimates a join: 10 ms instead of 0.02 ms at 100k users).
+   *
+   * The usual page size is written into the SQL: SQLite (3.54, as bundled with Bun) runs the
+   * same statement measurably slower with a bound LIMIT (28 µs instead of 17 µs for a feed page);
+   * other sizes are bound, so at most two statements exist per shape.
+   */
+  #page(
+    shape: string,
+    limit: number,
+    viewerId: number | undefined,
+    query: { from: SQL; where: SQL | undefined; key: SQL; order: 'asc' | 'desc' },
+  ) {
+    const n = limit + 1
+    const literal = limit === DEFAULT_PAGE
+    const run = this.#once(`${shape}:${viewerId !== undefined}:${literal}`, () => {
+      const direction = sql.raw(query.order)
+      const liked =
+        viewerId === undefined
+          ? sql`null`
+          : sql`exists (select 1 from likes l where l.user_id = ${sql.placeholder('viewer')} and l.post_id = p.id)`
+      const compiled = dialect.sqlToQuery(sql`
+        select p.id, p.text, p.reply_to_id, p.created_at, p.edited_at, p.likes_count, p.replies_count, p.author_id,
+               u.username, u.display_name, u.avatar_url, ${liked}, p.k
+        from (
+          select ${query.key} as k, posts.id, posts.text, posts.reply_to_id, posts.created_at, posts.edited_at,
+                 posts.likes_count, posts.replies_count, posts.author_id
+          from ${query.from}
+          where ${and(authorEnabled, query.where)}
+          order by ${query.key} ${direction}
+          limit ${literal ? sql.raw(String(n)) : sql.placeholder('limit')}
+        ) p cross join users u
+        where u.id = p.author_id
+        order by p.k ${direction}`)
+      const client = this.db.$client
+      return async (values: Record<string, unknown>): Promise<PostListRow[]> => {
+        const args = compiled.params.map((p: unknown) => (is(p, Placeholder) ? values[p.name] : p)) as never
+        return (await client.execute({ sql: compiled.sql, args })).rows
+      }
+    })
+    return (values: Record<string, unknown>) => run({ ...values, viewer: viewerId, limit: n })
+  }
+
+  /** `posts.id < :before` (or `> :after`) when the page has a cursor. */
+  static #below(cursor: number | undefined) {
+    return cursor === undefined ? undefined : lt(posts.id, sql.placeholder('before'))
+  }
+
+  static #viewer(viewerId: number | undefined) {
+    return viewerId === undefined ? undefined : sql.placeholder('viewer')
   }
 
   async find(id: number, viewerId?: number): Promise<PostWithAuthor | undefined> {
-    return this.#select(viewerId, eq(posts.id, id)).get()
+    return this.#once(`find:${viewerId !== undefined}`, () =>
+      this.#select(PostService.#viewer(viewerId), eq(posts.id, sql.placeholder('id'))).prepare(),
+    ).get({ id, viewer: viewerId })
   }
 
   async get(id: number, viewerId?: number): Promise<PostWithAuthor> {
@@ -277,12 +350,12 @@ export class PostService {
 
   /** The global feed, newest first (posts_top_level_idx without replies, the primary key with them). */
   feed(includeReplies: boolean, before: number | undefined, limit: number, viewerId?: number) {
-    return this.#selectJson(
-      viewerId,
-      and(includeReplies ? undefined : topLevel, before !== undefined ? lt(posts.id, before) : undefined),
-    )
-      .orderBy(desc(posts.id))
-      .limit(limit + 1)
+    return this.#page(`feed:${includeReplies}:${before !== undefined}`, limit, viewerId, {
+      from: sql`posts`,
+      where: and(includeReplies ? undefined : topLevel, PostService.#below(before)),
+      key: sql`posts.id`,
+      order: 'desc',
+    })({ before })
   }
 
   /** One user's posts, newest first (posts_author_id_idx, or posts_author_top_level_idx without replies). */
@@ -294,38 +367,40 @@ export class PostService {
     viewerId?: number,
   ) {
     const authorId = await enabledUserId(this.db, username)
-    return this.#selectJson(
-      viewerId,
-      and(
-        eq(posts.authorId, authorId),
+    return this.#page(`byAuthor:${includeReplies}:${before !== undefined}`, limit, viewerId, {
+      from: sql`posts`,
+      where: and(
+        eq(posts.authorId, sql.placeholder('author')),
         includeReplies ? undefined : topLevel,
-        before !== undefined ? lt(posts.id, before) : undefined,
+        PostService.#below(before),
       ),
-    )
-      .orderBy(desc(posts.id))
-      .limit(limit + 1)
+      key: sql`posts.id`,
+      order: 'desc',
+    })({ author: authorId, before })
   }
 
   /** The viewer's own posts and those of the accounts they follow, newest first; see `timelineIds`. */
   timeline(viewerId: number, before: number | undefined, limit: number) {
-    const n = limit + 1
-    return this.#selectJson(
-      viewerId,
-      sql`${posts.id} in (${timelineIds(viewerId, before ?? Number.MAX_SAFE_INTEGER, n)})`,
-    )
-      .orderBy(desc(posts.id))
-      .limit(n)
+    return this.#page('timeline', limit, viewerId, {
+      from: sql`posts`,
+      where: sql`${posts.id} in (${timelineIds(sql.placeholder('viewer'), sql.placeholder('before'), sql.placeholder('n'))})`,
+      key: sql`posts.id`,
+      order: 'desc',
+    })({ before: before ?? Number.MAX_SAFE_INTEGER, n: limit + 1 })
   }
 
   /** Direct replies, oldest first (posts_reply_to_id_idx). */
   async replies(id: number, after: number | undefined, limit: number, viewerId?: number) {
     await this.#mustExist(id)
-    return this.#selectJson(
-      viewerId,
-      and(eq(posts.replyToId, id), after !== undefined ? gt(posts.id, after) : undefined),
-    )
-      .orderBy(asc(posts.id))
-      .limit(limit + 1)
+    return this.#page(`replies:${after !== undefined}`, limit, viewerId, {
+      from: sql`posts`,
+      where: and(
+        eq(posts.replyToId, sql.placeholder('id')),
+        after === undefined ? undefined : gt(posts.id, sql.placeholder('after')),
+      ),
+      key: sql`posts.id`,
+      order: 'asc',
+    })({ id, after })
   }
 
   /**
@@ -468,22 +543,19 @@ export class PostService {
     return rows.map((r) => ({ likeId: r.likeId, user: withRelation(r) }))
   }
 
-  /** The posts a user liked, most recent like first (likes_user_id_idx). */
+  /** The posts a user liked, most recent like first (likes_user_id_idx); the sort key is the like's id. */
   async likedBy(username: string, before: number | undefined, limit: number, viewerId?: number) {
     const userId = await enabledUserId(this.db, username)
-    return this.db
-      .select({ likeId: likes.id, json: postJson(viewerId) })
-      .from(likes)
-      .crossJoin(posts) // likes drives, in likes_user_id_idx order (CROSS JOIN is never reordered)
-      .where(
-        and(
-          eq(likes.userId, userId),
-          eq(posts.id, likes.postId),
-          authorEnabled,
-          before !== undefined ? lt(likes.id, before) : undefined,
-        ),
-      )
-      .orderBy(desc(likes.id))
-      .limit(limit + 1)
+    return this.#page(`likedBy:${before !== undefined}`, limit, viewerId, {
+      // likes drives, in likes_user_id_idx order (CROSS JOIN is never reordered)
+      from: sql`likes cross join posts`,
+      where: and(
+        eq(likes.userId, sql.placeholder('user')),
+        eq(posts.id, likes.postId),
+        before === undefined ? undefined : lt(likes.id, sql.placeholder('before')),
+      ),
+      key: sql`likes.id`,
+      order: 'desc',
+    })({ user: userId, before })
   }
 }

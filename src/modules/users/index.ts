@@ -1,10 +1,11 @@
 import { Elysia, t } from 'elysia'
-import { decodeCursor, jsonPage, PageQuery, pageOf, paginate, setLinkHeader } from '../../http/pagination'
+import { decodeCursor, PageQuery, pageOf, pageResponse, paginate, setLinkHeader } from '../../http/pagination'
 import { models, problems } from '../../http/schemas'
 import type { AuthPlugin } from '../auth/plugin'
 import { FollowResult } from '../follows/model'
 import type { FollowService } from '../follows/service'
 import { PageOnlyQuery, Post, UserPostsQuery } from '../posts/model'
+import { LIST_CURSOR, postFromRow } from '../posts/serializer'
 import type { PostService } from '../posts/service'
 import { DeleteMeBody, PrivateUser, PublicUser, SearchQuery, UpdateMeBody, UsernameParams } from './model'
 import { privateUser, publicUser } from './serializer'
@@ -131,7 +132,7 @@ export function usersModule({ users, posts, follows, authPlugin }: UsersModuleDe
         const [before] = decodeCursor('user-posts', query.cursor, ['int'] as const) ?? []
         const limit = query.limit ?? 20
         const rows = await posts.byAuthor(params.username, query.include_replies ?? true, before, limit, viewer?.id)
-        return jsonPage(rows, limit, 'user-posts', (r) => [r.id], set, request)
+        return pageResponse(rows, limit, 'user-posts', (r) => [Number(r[LIST_CURSOR])], postFromRow, set, request)
       },
       {
         optionalAuth: true,
@@ -150,7 +151,7 @@ export function usersModule({ users, posts, follows, authPlugin }: UsersModuleDe
         const [before] = decodeCursor('user-likes', query.cursor, ['int'] as const) ?? []
         const limit = query.limit ?? 20
         const rows = await posts.likedBy(params.username, before, limit, viewer?.id)
-        return jsonPage(rows, limit, 'user-likes', (r) => [r.likeId], set, request)
+        return pageResponse(rows, limit, 'user-likes', (r) => [Number(r[LIST_CURSOR])], postFromRow, set, request)
       },
       {
         optionalAuth: true,
