@@ -143,7 +143,7 @@ export const timelineEntries = sqliteTable(
     userId: integer('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
-    // Not a foreign key: its cascade would need an index on post_id, twice the table's size.
+    // Not a foreign key: its cascade would need an index on post_id, as large as the table itself.
     postId: integer('post_id').notNull(),
   },
   (t) => [primaryKey({ columns: [t.userId, t.postId] })],
