@@ -26,7 +26,11 @@ async function dump(): Promise<string> {
     await ctx.database.client.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
   ).rows.map((r) => String(r.name))
   const out: string[] = []
-  for (const t of tables) out.push(t, await rows(`SELECT * FROM "${t}" ORDER BY rowid`))
+  for (const t of tables) {
+    // Ordered by every column: a WITHOUT ROWID table (timeline_entries) has no rowid.
+    const columns = (await ctx.database.client.execute(`SELECT name FROM pragma_table_info('${t}')`)).rows
+    out.push(t, await rows(`SELECT * FROM "${t}" ORDER BY ${columns.map((c) => `"${String(c.name)}"`).join(', ')}`))
+  }
   return out.join('\n')
 }
 

@@ -9,6 +9,7 @@ import { CreatePostBody } from '../src/modules/posts/model'
 import { normalizeText } from '../src/modules/posts/service'
 import { UpdateMeBody } from '../src/modules/users/model'
 import { createTestContext } from './helpers'
+import { entryMismatches } from './timeline-oracle'
 
 // `pamps seed` runs as a subprocess against temporary file databases, like a user would.
 
@@ -63,8 +64,20 @@ async function snapshot(client: Client) {
     out[`${name}:count`] = await one(client, `SELECT count(*) FROM ${name}`)
     out[`${name}:first`] = await rows(client, `SELECT ${columns} FROM ${name} ORDER BY id LIMIT 40`)
   }
+  out['timeline_entries:count'] = await one(client, 'SELECT count(*) FROM timeline_entries')
+  out['timeline_entries:sum'] = await one(client, 'SELECT sum(user_id * 1000003 + post_id) FROM timeline_entries')
   return out
 }
+
+/** Every trigger, by name and definition. */
+const triggers = (client: Client) =>
+  rows(client, "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+const TIMELINE_TRIGGERS = [
+  'timeline_follows_after_delete',
+  'timeline_follows_after_insert',
+  'timeline_posts_after_delete',
+  'timeline_posts_after_insert',
+]
 
 /** Every stored counter against COUNT(*) of the rows it counts: the number of rows that disagree. */
 async function counterMismatches(client: Client) {
@@ -93,7 +106,8 @@ describe('pamps seed: deterministic', () => {
     expect(first.stderr).not.toContain('pamps:')
     expect(first.code).toBe(0)
     expect(first.stdout).toContain('--random-seed 7')
-    expect(first.stdout).toMatch(/total\s+5050\s+[\d.]+\s+\d+/)
+    expect(first.stdout).toMatch(/^timeline\s+10707\s+[\d.]+\s+\d+$/m)
+    expect(first.stdout).toMatch(/total\s+15757\s+[\d.]+\s+\d+/)
     expect(first.stdout).toContain(`password "${PASSWORD}"`)
     expect(first.stdout).toContain('The heavy user "heavy" follows 30 accounts')
     const second = pamps(['seed', ...SMALL, '--random-seed', '7'], 'b.db')
@@ -104,13 +118,20 @@ describe('pamps seed: deterministic', () => {
     expect(a['posts:count']).toBe(900)
     expect(a['follows:count']).toBe(1530)
     expect(a['likes:count']).toBe(2500)
+    expect(a['timeline_entries:count']).toBe(10707)
     expect(await snapshot(open('b.db'))).toEqual(a)
+    expect(await entryMismatches(open('a.db'))).toEqual({ extra: 0, missing: 0 })
 
     // Transactions of a few hundred rows (live indexes, the remote path) write the very same rows.
     const batched = pamps(['seed', ...SMALL, '--random-seed', '7', '--batch', '333'], 'c.db')
     expect(batched.code).toBe(0)
     expect(batched.stdout).toContain('transactions of 333 rows')
     expect(await snapshot(open('c.db'))).toEqual(a)
+    // One transaction drops the fan-out triggers and writes the entries itself; batches keep
+    // them live. Either way the same entries, and the same triggers afterwards.
+    const names = (await triggers(open('a.db'))).map((t) => t.name)
+    expect(names).toEqual(expect.arrayContaining(TIMELINE_TRIGGERS))
+    expect(await triggers(open('a.db'))).toEqual(await triggers(open('c.db')))
 
     // Another seed, other rows.
     expect(pamps(['seed', ...SMALL, '--random-seed', '8'], 'd.db').code).toBe(0)
@@ -139,6 +160,8 @@ describe('pamps seed: deterministic', () => {
     expect(await one(client, 'SELECT count(DISTINCT lower(username)) FROM users')).toBe(280)
     expect(await one(client, "SELECT count(*) FROM users WHERE username GLOB 'heavy*'")).toBe(2)
     expect(await counterMismatches(client)).toEqual({ users: 0, posts: 0 })
+    expect(await entryMismatches(client)).toEqual({ extra: 0, missing: 0 })
+    expect(await triggers(client)).toEqual(await triggers(open('c.db')))
     // Relations only join rows of the same run (users 1–120, 121–240, 241–280): none crosses runs.
     expect(
       await one(client, 'SELECT count(*) FROM follows WHERE (follower_id - 1) / 120 <> (followee_id - 1) / 120'),
@@ -160,7 +183,7 @@ describe('pamps seed --users 1000 --posts 20000', () => {
   test('runs and reports rows per second', () => {
     expect(seeded.stderr).not.toContain('pamps:')
     expect(seeded.code).toBe(0)
-    for (const table of ['users', 'posts', 'follows', 'likes', 'total'])
+    for (const table of ['users', 'posts', 'follows', 'likes', 'timeline', 'total'])
       expect(seeded.stdout).toMatch(new RegExp(`^${table}\\s+\\d+\\s+[\\d.]+\\s+\\d+$`, 'm'))
   })
 
@@ -218,6 +241,27 @@ describe('pamps seed --users 1000 --posts 20000', () => {
 
     // And every other row, by SQL.
     expect(await counterMismatches(client)).toEqual({ users: 0, posts: 0 })
+  })
+
+  test('timeline_entries holds exactly every seeded timeline, and posting fans out again afterwards', async () => {
+    const client = open('counts.db')
+    expect(await entryMismatches(client)).toEqual({ extra: 0, missing: 0 })
+    const famous = (
+      await rows(client, 'SELECT username, followers_count FROM users ORDER BY followers_count DESC LIMIT 1')
+    )[0]!
+    expect(Number(famous.followers_count)).toBeGreaterThan(0)
+    const signIn = await ctx.call('POST', '/api/v1/auth/token', {
+      body: { grant_type: 'password', username: famous.username, password: PASSWORD },
+    })
+    const posted = await ctx.call('POST', '/api/v1/posts', {
+      token: signIn.body.access_token,
+      body: { text: 'hello, followers' },
+    })
+    expect(posted.status).toBe(201)
+    expect(await one(client, `SELECT count(*) FROM timeline_entries WHERE post_id = ${Number(posted.body.id)}`)).toBe(
+      Number(famous.followers_count) + 1,
+    )
+    expect(await entryMismatches(client)).toEqual({ extra: 0, missing: 0 })
   })
 
   test("usernames, emails, profiles and texts pass the API's validation", async () => {

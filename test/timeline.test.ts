@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
-import { TIMELINE_WINDOW } from '../src/modules/posts/service'
 import { createUser, makeAdmin, type TestUser } from './factories'
 import { createTestContext, expectProblem } from './helpers'
+import { entryMismatches, expectedTimeline } from './timeline-oracle'
 
 const ctx = await createTestContext()
 
@@ -16,6 +16,16 @@ async function createPost(user: TestUser, text: string, replyTo?: string) {
 
 const follow = (who: TestUser, whom: TestUser) =>
   ctx.call('PUT', `/api/v1/users/${whom.username}/follow`, { token: who.token })
+const unfollow = (who: TestUser, whom: TestUser) =>
+  ctx.call('DELETE', `/api/v1/users/${whom.username}/follow`, { token: who.token })
+
+async function setDisabled(admin: TestUser, user: TestUser, disabled: boolean) {
+  const res = await ctx.call('PATCH', `/api/v1/admin/users/${user.username}`, {
+    token: admin.token,
+    body: { disabled },
+  })
+  if (res.status !== 200) throw new Error(`setDisabled failed: ${res.status} ${res.text}`)
+}
 
 /** Inserts `count` posts by a user straight into the database (for volume). */
 async function bulkPosts(userId: string, count: number, prefix: string) {
@@ -114,8 +124,7 @@ describe('GET /timeline', () => {
   })
 
   test('matches a brute-force answer page by page, across stretches of posts by strangers', async () => {
-    // A small follow graph; its posts are separated by more posts of a stranger than the
-    // timeline's newest-posts window holds, so some pages need the per-followee fallback.
+    // A small follow graph whose posts are separated by long stretches of a stranger's posts.
     const people = await Promise.all(Array.from({ length: 8 }, () => createUser(ctx)))
     const stranger = await createUser(ctx)
     const edges: Array<[number, number]> = [
@@ -133,21 +142,136 @@ describe('GET /timeline', () => {
     ]
     for (const [a, b] of edges) await follow(people[a]!, people[b]!)
     for (let i = 0; i < 60; i++) await bulkPosts(people[(i * 5) % 8]!.id, 1, `early-${i}-`)
-    await bulkPosts(stranger.id, TIMELINE_WINDOW + 500, 'noise-')
+    await bulkPosts(stranger.id, 3000, 'noise-')
     for (let i = 0; i < 40; i++) await bulkPosts(people[(i * 3) % 8]!.id, 1, `late-${i}-`)
     await bulkPosts(stranger.id, 300, 'noise2-')
 
     for (const [index, person] of people.entries()) {
-      const expected = await ctx.database.client.execute({
-        sql: `SELECT id FROM posts WHERE author_id = ? OR author_id IN (SELECT followee_id FROM follows WHERE follower_id = ?)
-              ORDER BY id DESC`,
-        args: [Number(person.id), Number(person.id)],
-      })
-      const want = expected.rows.map((r) => String(r.id))
+      const want = await expectedTimeline(ctx.database.client, person.id)
       expect(want.length).toBeGreaterThan(0)
       const limit = [7, 20, 100][index % 3]!
       expect(await walk('/api/v1/timeline', person.token, limit)).toEqual(want)
     }
+  })
+})
+
+describe('GET /timeline: what changes it', () => {
+  const ids = async (user: TestUser) =>
+    (await ctx.call('GET', '/api/v1/timeline?limit=100', { token: user.token })).body.items.map(
+      (p: { id: string }) => p.id,
+    )
+
+  /** Pages of 1, 2 and 3 each give the brute-force timeline: newest first, every post once. */
+  async function expectPagedTimeline(user: TestUser) {
+    const want = await expectedTimeline(ctx.database.client, user.id)
+    expect(new Set(want).size).toBe(want.length)
+    for (const limit of [1, 2, 3])
+      expect({ limit, ids: await walk('/api/v1/timeline', user.token, limit) }).toEqual({ limit, ids: want })
+    return want
+  }
+
+  test('a new account sees its own posts, and replies it writes, at once', async () => {
+    const me = await createUser(ctx)
+    const stranger = await createUser(ctx)
+    const first = await createPost(me, 'first')
+    const theirs = await createPost(stranger, 'not mine')
+    const reply = await createPost(me, 'a reply to a stranger', theirs.id)
+    expect(await ids(me)).toEqual([reply.id, first.id])
+    expect(await expectPagedTimeline(me)).toEqual([reply.id, first.id])
+  })
+
+  test("following brings the followee's earlier posts, replies included, in order, once each", async () => {
+    const me = await createUser(ctx)
+    const friend = await createUser(ctx)
+    const other = await createUser(ctx)
+    const older: string[] = []
+    for (let i = 0; i < 4; i++) older.push((await createPost(friend, `before the follow ${i}`)).id)
+    const mine = await createPost(me, 'mine')
+    const elsewhere = await createPost(other, 'elsewhere')
+    older.push((await createPost(friend, 'a reply elsewhere', elsewhere.id)).id)
+    expect(await ids(me)).toEqual([mine.id])
+    expect((await follow(me, friend)).status).toBe(200)
+    const want = await expectPagedTimeline(me)
+    expect(want).toEqual([older[4]!, mine.id, ...older.slice(0, 4).reverse()])
+    // Following again changes nothing.
+    expect((await follow(me, friend)).status).toBe(200)
+    expect(await expectPagedTimeline(me)).toEqual(want)
+  })
+
+  test('unfollowing removes the posts; following again brings them all back', async () => {
+    const me = await createUser(ctx)
+    const friend = await createUser(ctx)
+    await follow(me, friend)
+    const theirs = [await createPost(friend, 'one'), await createPost(friend, 'two')].map((p) => p.id)
+    const mine = await createPost(me, 'mine')
+    expect(await ids(me)).toEqual([mine.id, ...theirs.reverse()])
+    await unfollow(me, friend)
+    expect(await expectPagedTimeline(me)).toEqual([mine.id])
+    const later = await createPost(friend, 'while unfollowed')
+    await follow(me, friend)
+    expect(await expectPagedTimeline(me)).toEqual([later.id, mine.id, ...theirs])
+    // The friend's own timeline never changed.
+    expect(await ids(friend)).toEqual([later.id, ...theirs])
+  })
+
+  test('a deleted post leaves every timeline it was in', async () => {
+    const me = await createUser(ctx)
+    const friend = await createUser(ctx)
+    const fan = await createUser(ctx)
+    await follow(me, friend)
+    await follow(fan, friend)
+    const keep = await createPost(friend, 'stays')
+    const gone = await createPost(friend, 'goes')
+    const reply = await createPost(me, 'a reply to what goes', gone.id)
+    expect((await ctx.call('DELETE', `/api/v1/posts/${gone.id}`, { token: friend.token })).status).toBe(204)
+    expect(await ids(me)).toEqual([reply.id, keep.id])
+    expect(await ids(fan)).toEqual([keep.id])
+    expect(await ids(friend)).toEqual([keep.id])
+    const left = await ctx.database.client.execute({
+      sql: 'SELECT count(*) AS n FROM timeline_entries WHERE post_id = ?',
+      args: [Number(gone.id)],
+    })
+    expect(Number(left.rows[0]?.n)).toBe(0)
+  })
+
+  test("a disabled author's posts disappear, and come back in place when the account is enabled again", async () => {
+    const admin = await createUser(ctx)
+    await makeAdmin(ctx, admin)
+    const me = await createUser(ctx)
+    const friend = await createUser(ctx)
+    await follow(me, friend)
+    const a = await createPost(friend, 'a')
+    const mine = await createPost(me, 'mine')
+    const b = await createPost(friend, 'b')
+    await setDisabled(admin, friend, true)
+    expect(await ids(me)).toEqual([mine.id])
+    expect(await expectPagedTimeline(me)).toEqual([mine.id])
+    await setDisabled(admin, friend, false)
+    expect(await expectPagedTimeline(me)).toEqual([b.id, mine.id, a.id])
+  })
+
+  test("a deleted account's posts leave its followers' timelines and its entries go with it", async () => {
+    const me = await createUser(ctx)
+    const leaving = await createUser(ctx)
+    const followed = await createUser(ctx)
+    await follow(me, leaving)
+    await follow(leaving, me)
+    await follow(leaving, followed)
+    const mine = await createPost(me, 'mine')
+    await createPost(leaving, 'soon gone')
+    await createPost(followed, 'followed by the leaver')
+    const res = await ctx.call('DELETE', '/api/v1/users/me', {
+      token: leaving.token,
+      body: { password: leaving.password },
+    })
+    expect(res.status).toBe(204)
+    expect(await expectPagedTimeline(me)).toEqual([mine.id])
+    const left = await ctx.database.client.execute({
+      sql: 'SELECT count(*) AS n FROM timeline_entries WHERE user_id = ?',
+      args: [Number(leaving.id)],
+    })
+    expect(Number(left.rows[0]?.n)).toBe(0)
+    expect(await entryMismatches(ctx.database.client)).toEqual({ extra: 0, missing: 0 })
   })
 })
 

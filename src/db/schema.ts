@@ -131,6 +131,24 @@ export const follows = sqliteTable(
   ],
 )
 
+/**
+ * Home timelines, written on fan-out: one row per (reader, post) for the reader's own posts and
+ * those of every account they follow. Kept exact by the triggers of
+ * migrations/0003_timeline_entries.sql, so every writer (API, CLI, seed, cascades) maintains it.
+ * The migration makes it WITHOUT ROWID (the primary key is the table), which Drizzle cannot say.
+ */
+export const timelineEntries = sqliteTable(
+  'timeline_entries',
+  {
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    // Not a foreign key: its cascade would need an index on post_id, as large as the table itself.
+    postId: integer('post_id').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.postId] })],
+)
+
 /** `Idempotency-Key` of `POST /posts`: the first result is replayed for 24 hours. */
 export const idempotencyKeys = sqliteTable(
   'idempotency_keys',
