@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setSystemTime, test } from 'bun:test'
 import { SignJWT } from 'jose'
 import { createUser, makeAdmin } from './factories'
 import { createTestContext, expectProblem } from './helpers'
@@ -394,5 +394,24 @@ describe('admin', () => {
     expect(asUser.text).not.toContain(other.email)
     const profile = await ctx.call('GET', `/api/v1/users/${other.username}`, { token: admin.token })
     expect(profile.text).not.toContain(other.email)
+  })
+})
+
+describe('verified access tokens', () => {
+  test('a token accepted once is still refused after it expires, and a session ended meanwhile ends it', async () => {
+    const u = await createUser(ctx)
+    expect((await ctx.call('GET', '/api/v1/users/me', { token: u.token })).status).toBe(200)
+    setSystemTime(new Date(Date.now() + 2 * 60 * 60 * 1000))
+    try {
+      const later = await ctx.call('GET', '/api/v1/users/me', { token: u.token })
+      expect(later.status).toBe(401)
+      expect(later.body.code).toBe('token_expired')
+    } finally {
+      setSystemTime()
+    }
+    const other = await createUser(ctx)
+    expect((await ctx.call('GET', '/api/v1/users/me', { token: other.token })).status).toBe(200)
+    expect((await ctx.call('POST', '/api/v1/auth/logout', { token: other.token })).status).toBe(204)
+    expectProblem(await ctx.call('GET', '/api/v1/users/me', { token: other.token }), 401, 'unauthorized')
   })
 })

@@ -31,6 +31,13 @@ export const sha256 = (value: string) => createHash('sha256').update(value).dige
 export class TokenService {
   readonly #key: Uint8Array
   readonly #signers: Record<TokenType, ReturnType<typeof signer>>
+  /**
+   * Access tokens already verified, until they expire. A token's signature and claims never
+   * change, so checking them again on every request (~20 µs of HMAC and JSON) only repeats the
+   * answer; the expiry is still checked on every use, and whether the session is live is the
+   * caller's database lookup, as before. Bounded; the oldest entry goes first.
+   */
+  readonly #verified = new Map<string, { claims: TokenClaims; expiresAt: number }>()
 
   constructor(private readonly options: TokenOptions) {
     this.#key = new TextEncoder().encode(options.secret)
@@ -53,6 +60,11 @@ export class TokenService {
 
   /** The claims of a valid token of this type; otherwise a 401 (`token_expired` when only time is wrong). */
   async verify(type: TokenType, token: string): Promise<TokenClaims> {
+    if (type === 'access') {
+      const known = this.#verified.get(token)
+      if (known && Date.now() < known.expiresAt) return known.claims
+      if (known) this.#verified.delete(token)
+    }
     try {
       const { payload, protectedHeader } = await jwtVerify(token, this.#key, {
         algorithms: ['HS256'],
@@ -67,13 +79,25 @@ export class TokenService {
       const userId = Number(payload.sub)
       if (!Number.isSafeInteger(userId) || typeof payload.sid !== 'string' || typeof payload.jti !== 'string')
         throw new Error('malformed claims')
-      return { userId, sessionId: payload.sid, jti: payload.jti }
+      const claims = { userId, sessionId: payload.sid, jti: payload.jti }
+      if (type === 'access') this.#remember(token, claims, (payload.exp as number) * 1000)
+      return claims
     } catch (error) {
       if (error instanceof errors.JWTExpired) throw unauthorized('The token has expired', 'token_expired')
       throw unauthorized(`The ${type} token is invalid`)
     }
   }
+
+  #remember(token: string, claims: TokenClaims, expiresAt: number) {
+    if (this.#verified.size >= VERIFIED_MAX) {
+      const oldest = this.#verified.keys().next()
+      if (!oldest.done) this.#verified.delete(oldest.value)
+    }
+    this.#verified.set(token, { claims, expiresAt })
+  }
 }
+
+const VERIFIED_MAX = 10_000
 
 function signer(options: TokenOptions, typ: string) {
   return jwt({
