@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
@@ -66,11 +66,35 @@ export interface LoadResult {
   total: number
 }
 
-export type LoadOptions = autocannon.Options
+export type LoadOptions = autocannon.Options & {
+  /** Paths to cycle through, one per request (instead of `url`'s own path). */
+  paths?: string[]
+}
 
-/** Drives load with autocannon for a fixed time and summarises it. */
+/** The load generator: wrk when it is installed (it costs the shared CPU less), else autocannon. */
+export const generator: 'wrk' | 'autocannon' =
+  process.env.BENCH_GENERATOR === 'autocannon' || !Bun.which('wrk') ? 'autocannon' : 'wrk'
+
+/**
+ * Drives load for a fixed time and summarises it. A fixed offered rate (`overallRate`) or a
+ * list of different requests (`requests`) always uses autocannon; everything else uses
+ * `generator`.
+ */
 export async function load(options: LoadOptions): Promise<LoadResult> {
-  const result = await autocannon({ duration: 10, connections: 32, ...options })
+  if (generator === 'wrk' && !options.overallRate && !options.requests) return wrk(options)
+  const { paths, ...rest } = options
+  let i = 0
+  const cycled = paths
+    ? {
+        requests: [
+          {
+            method: rest.method,
+            setupRequest: (r: object) => ({ ...r, path: paths[i++ % paths.length] }),
+          },
+        ],
+      }
+    : {}
+  const result = await autocannon({ duration: 10, connections: 32, ...rest, ...cycled } as autocannon.Options)
   return {
     requests_per_s: Math.round(result.requests.average),
     p50_ms: result.latency.p50,
@@ -79,6 +103,63 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     errors: result.errors + result.timeouts,
     non_2xx: result.non2xx,
     total: result.requests.total,
+  }
+}
+
+/** One wrk run (one thread: the server has the other core); a Lua script cycles paths and reports JSON. */
+async function wrk(options: LoadOptions): Promise<LoadResult> {
+  const url = new URL(options.url as string)
+  const paths = options.paths ?? [url.pathname + url.search]
+  const headers = Object.entries(options.headers ?? {})
+  const lua = `
+local paths = { ${paths.map((p) => JSON.stringify(p)).join(', ')} }
+local i = 0
+wrk.method = ${JSON.stringify(options.method ?? 'GET')}
+${options.body ? `wrk.body = ${JSON.stringify(String(options.body))}` : ''}
+${headers.map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(String(v))}`).join('\n')}
+request = function()
+  i = i + 1
+  return wrk.format(nil, paths[(i % #paths) + 1])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('RESULT {"requests":%d,"duration_us":%d,"p50":%d,"p99":%d,"p999":%d,"errors":%d,"non_2xx":%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency:percentile(99.9),
+    e.connect + e.read + e.write + e.timeout, e.status))
+end
+`
+  const dir = mkdtempSync(join(tmpdir(), 'pamps-wrk-'))
+  const script = join(dir, 'scenario.lua')
+  await Bun.write(script, lua)
+  const proc = Bun.spawn(
+    [
+      'wrk',
+      '-t1',
+      `-c${options.connections ?? 32}`,
+      `-d${options.duration ?? 10}s`,
+      '--timeout',
+      '10s',
+      '-s',
+      script,
+      `${url.protocol}//${url.host}`,
+    ],
+    { stdout: 'pipe', stderr: 'inherit' },
+  )
+  const out = await new Response(proc.stdout).text()
+  await proc.exited
+  rmSync(dir, { recursive: true, force: true })
+  const line = out.split('\n').find((l) => l.startsWith('RESULT '))
+  if (!line) throw new Error(`wrk printed no result:\n${out}`)
+  const r = JSON.parse(line.slice('RESULT '.length)) as Record<string, number>
+  const ms = (us: number | undefined) => Math.round((us ?? 0) / 10) / 100
+  return {
+    requests_per_s: Math.round(((r.requests ?? 0) / (r.duration_us ?? 1)) * 1e6),
+    p50_ms: ms(r.p50),
+    p99_ms: ms(r.p99),
+    p999_ms: ms(r.p999),
+    errors: r.errors ?? 0,
+    non_2xx: r.non_2xx ?? 0,
+    total: r.requests ?? 0,
   }
 }
 

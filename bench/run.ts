@@ -13,7 +13,7 @@ import { Database } from 'bun:sqlite'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, json, type LoadOptions, type LoadResult, load, rssOf, startServer } from './lib'
+import { freePort, generator, json, type LoadOptions, type LoadResult, load, rssOf, startServer } from './lib'
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -109,6 +109,7 @@ async function main() {
   }
   if (!existsSync(file)) throw new Error(`no database at ${file}`)
   const base = { duration: seconds, connections }
+  log(`load generator: ${generator}`)
   const rows: Row[] = []
 
   // Ceilings, on a copy of the database so the insert ceiling's table does not touch it.
@@ -149,19 +150,13 @@ async function main() {
       ['GET /api/v1/posts (anonymous, 20 posts)', { url: `${server.base}/api/v1/posts` }, 'b'],
       [
         'GET /api/v1/posts/:id',
-        {
-          url: server.base,
-          requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: `/api/v1/posts/${pick(postIds)}` }) }],
-        },
+        { url: server.base, paths: postIds.map((id) => `/api/v1/posts/${id}`) },
         'b',
       ],
       ['GET /api/v1/timeline (heavy user)', { url: `${server.base}/api/v1/timeline`, headers: auth }, 'b'],
       [
         'GET /api/v1/users/:username',
-        {
-          url: server.base,
-          requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: `/api/v1/users/${pick(usernames)}` }) }],
-        },
+        { url: server.base, paths: usernames.map((u) => `/api/v1/users/${u}`) },
         'b',
       ],
       [
@@ -176,11 +171,7 @@ async function main() {
       ],
       [
         'PUT /api/v1/posts/:id/like',
-        {
-          url: server.base,
-          headers: auth,
-          requests: [{ method: 'PUT', setupRequest: (r) => ({ ...r, path: `/api/v1/posts/${pick(postIds)}/like` }) }],
-        },
+        { url: server.base, method: 'PUT', headers: auth, paths: postIds.map((id) => `/api/v1/posts/${id}/like`) },
       ],
       [
         'POST /api/v1/auth/token (argon2id 19 MiB, t=2)',
@@ -275,10 +266,12 @@ async function main() {
   }
 
   const date = new Date().toISOString().slice(0, 10)
-  const report = { date, scale, size, seed_seconds: seedSeconds, seconds, connections, rows, curve }
+  const report = { date, scale, size, seed_seconds: seedSeconds, seconds, connections, generator, rows, curve }
   const first = curve[0]
   const lastStep = curve[curve.length - 1]
   const table = [
+    `Load generator: ${generator === 'wrk' ? 'wrk, 1 thread' : 'autocannon'} (the mixed workload always autocannon, for its fixed rate).`,
+    '',
     markdown(rows),
     '',
     '| posts | timeline p50 ms | timeline p99 ms | timeline req/s | feed p50 ms | feed p99 ms | feed req/s |',
