@@ -112,7 +112,9 @@ export function openBunSqlite(path: string, options: BunSqliteOptions): Client {
     async transaction(mode: TransactionMode = 'write'): Promise<Transaction> {
       checkOpen()
       // An interactive transaction spans awaits, so it gets a connection of its own (as with
-      // @libsql/client), closed when it ends.
+      // @libsql/client), closed when it ends. Only the CLI uses one (the seed): a group commit
+      // started while a write transaction is open here would wait for its lock, synchronously.
+      // Request paths never do: their writes are batches.
       return guard(() => openTransaction(path, options, mode))
     },
     async executeMultiple(sql: string): Promise<void> {

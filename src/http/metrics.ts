@@ -82,6 +82,18 @@ export class Metrics {
 }
 
 const started = new WeakMap<Request, number>()
+const labels = new Map<string, string>()
+
+/** A module's root is registered as `/posts/`: label it as clients call it. Patterns are few; at most 1,000 are kept. */
+function routeLabel(route: string | undefined): string | undefined {
+  if (route === undefined) return undefined
+  let label = labels.get(route)
+  if (label === undefined) {
+    label = route.replace(/(.)\/+$/, '$1')
+    if (labels.size < 1000) labels.set(route, label)
+  }
+  return label
+}
 
 /**
  * Times every request. Labels use the route pattern (`/api/v1/posts/:id`), never the raw
@@ -100,8 +112,7 @@ export function metricsHooks(metrics: Metrics, database: Database) {
       const value = (ctx as { responseValue?: unknown }).responseValue
       const status =
         value instanceof Response ? value.status : typeof ctx.set.status === 'number' ? ctx.set.status : 200
-      // A module's root is registered as `/posts/`: label it as clients call it.
-      const route = (ctx as { route?: string }).route?.replace(/(.)\/+$/, '$1')
+      const route = routeLabel((ctx as { route?: string }).route)
       const labels = { method: ctx.request.method, route: route || 'unmatched', status: String(status) }
       metrics.httpRequests.inc(labels)
       metrics.httpDuration.observe(labels, (performance.now() - start) / 1000)
