@@ -28,6 +28,8 @@ export async function startServer(env: Record<string, string> = {}): Promise<Ser
       DATABASE_URL: `file:${join(dir, 'bench.db')}`,
       AUTH_RATE_LIMIT: '0',
       WRITE_RATE_LIMIT: '0',
+      // `DATABASE_FILE_DRIVER=libsql npm run bench` measures the other file driver.
+      ...(process.env.DATABASE_FILE_DRIVER ? { DATABASE_FILE_DRIVER: process.env.DATABASE_FILE_DRIVER } : {}),
       ...env,
     },
     stdout: 'inherit',

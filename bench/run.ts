@@ -5,6 +5,8 @@
  *   npm run bench -- --scale large            (100k users, 1M posts, 2M follows, 2M likes)
  *   options: --seconds N (per scenario, default 10), --connections N (default 32),
  *            --db FILE (reuse a seeded database instead of seeding)
+ *   environment: DATABASE_FILE_DRIVER=libsql measures the @libsql/client file driver;
+ *            BENCH_GENERATOR=autocannon uses autocannon even when wrk is installed
  *
  * Writes bench/results/<date>-<scale>.json and .md, and prints the Markdown table.
  */
@@ -111,7 +113,8 @@ async function main() {
   }
   if (!existsSync(file)) throw new Error(`no database at ${file}`)
   const base = { duration: seconds, connections }
-  log(`load generator: ${generator}`)
+  const driver = process.env.DATABASE_FILE_DRIVER ?? 'bun'
+  log(`load generator: ${generator}; file driver: ${driver}`)
   const rows: Row[] = []
 
   // Ceilings, on a copy of the database so the insert ceiling's table does not touch it.
@@ -275,11 +278,11 @@ async function main() {
   }
 
   const date = new Date().toISOString().slice(0, 10)
-  const report = { date, scale, size, seed_seconds: seedSeconds, seconds, connections, generator, rows, curve }
+  const report = { date, scale, size, seed_seconds: seedSeconds, seconds, connections, generator, driver, rows, curve }
   const first = curve[0]
   const lastStep = curve[curve.length - 1]
   const table = [
-    `Load generator: ${generator === 'wrk' ? 'wrk, 1 thread' : 'autocannon'} (the mixed workload always autocannon, for its fixed rate).`,
+    `Load generator: ${generator === 'wrk' ? 'wrk, 1 thread' : 'autocannon'} (the mixed workload always autocannon, for its fixed rate); file driver: ${driver}.`,
     '',
     markdown(rows),
     '',
@@ -294,8 +297,9 @@ async function main() {
       ? `Timeline p50 at ${lastStep.posts} posts is ${(lastStep.timeline.p50_ms / Math.max(first.timeline.p50_ms, 0.01)).toFixed(2)} × its p50 at ${first.posts} posts (req/s ratio ${(first.timeline.requests_per_s / Math.max(lastStep.timeline.requests_per_s, 1)).toFixed(2)}).`
       : '',
   ].join('\n')
-  writeFileSync(`bench/results/${date}-${scale}.json`, `${JSON.stringify(report, null, 2)}\n`)
-  writeFileSync(`bench/results/${date}-${scale}.md`, `${table}\n`)
+  const name = `${date}-${scale}${driver === 'bun' ? '' : `-${driver}`}`
+  writeFileSync(`bench/results/${name}.json`, `${JSON.stringify(report, null, 2)}\n`)
+  writeFileSync(`bench/results/${name}.md`, `${table}\n`)
   console.log(table)
   if (!given) rmSync(dir, { recursive: true, force: true })
 }
