@@ -290,6 +290,8 @@ function openTransaction(path: string, options: BunSqliteOptions, mode: Transact
 interface Prepared {
   stmt: Statement
   columns: string[]
+  /** Declared types are not tracked: empty, one per column, as @libsql/client gives for expressions. */
+  columnTypes: string[]
   /** Only reads: runs at once, outside group commit. */
   readonly: boolean
   /** Must run outside a transaction (pragmas, transaction control): also runs at once. */
@@ -306,7 +308,14 @@ class StatementCache {
     let entry = this.#cache.get(sql)
     if (entry) return entry
     const stmt = this.db.prepare(sql)
-    entry = { stmt, columns: stmt.columnNames, readonly: stmt.readonly, immediate: IMMEDIATE.test(sql) }
+    const columns = stmt.columnNames
+    entry = {
+      stmt,
+      columns,
+      columnTypes: columns.map(() => ''),
+      readonly: stmt.readonly,
+      immediate: IMMEDIATE.test(sql),
+    }
     if (this.#cache.size >= MAX_STATEMENTS) this.clear()
     this.#cache.set(sql, entry)
     return entry
@@ -346,7 +355,7 @@ function toSql(value: unknown): Bindable {
 
 /** One statement → a ResultSet shaped like @libsql/client's (rows indexable by position and by name). */
 function execute(statements: StatementCache, stmt: { sql: string; args?: InArgs }): ResultSet {
-  const { stmt: prepared, columns, readonly } = statements.get(stmt.sql)
+  const { stmt: prepared, columns, columnTypes, readonly } = statements.get(stmt.sql)
   const args = stmt.args
   let params: Bindable[]
   if (Array.isArray(args)) {
@@ -359,7 +368,7 @@ function execute(statements: StatementCache, stmt: { sql: string; args?: InArgs 
   } else params = []
   if (columns.length === 0) {
     const { changes, lastInsertRowid } = prepared.run(...params)
-    return resultSet(columns, [], changes, BigInt(lastInsertRowid))
+    return new BunResultSet(columns, columnTypes, [], changes, BigInt(lastInsertRowid))
   }
   const rows = prepared.values(...params) as unknown as Row[]
   for (const row of rows) {
@@ -369,28 +378,27 @@ function execute(statements: StatementCache, stmt: { sql: string; args?: InArgs 
       if (!(name in named)) named[name] = row[i]
     }
   }
-  return resultSet(columns, rows, readonly ? 0 : rows.length, undefined)
+  return new BunResultSet(columns, columnTypes, rows, readonly ? 0 : rows.length, undefined)
 }
 
-function resultSet(
-  columns: string[],
-  rows: Row[],
-  rowsAffected: number,
-  lastInsertRowid: bigint | undefined,
-): ResultSet {
-  return {
-    columns,
-    columnTypes: columns.map(() => ''),
-    rows,
-    rowsAffected,
-    lastInsertRowid,
-    toJSON: () => ({
-      columns,
-      columnTypes: columns.map(() => ''),
-      rows: rows.map((r) => Array.from(r as unknown as ArrayLike<unknown>)),
-      rowsAffected,
-      lastInsertRowid: lastInsertRowid === undefined ? null : String(lastInsertRowid),
-    }),
+/** @libsql/client's ResultSet; a class, so a result costs one object (it is made for every statement). */
+class BunResultSet implements ResultSet {
+  constructor(
+    readonly columns: string[],
+    readonly columnTypes: string[],
+    readonly rows: Row[],
+    readonly rowsAffected: number,
+    readonly lastInsertRowid: bigint | undefined,
+  ) {}
+
+  toJSON() {
+    return {
+      columns: this.columns,
+      columnTypes: this.columnTypes,
+      rows: this.rows.map((r) => Array.from(r as unknown as ArrayLike<unknown>)),
+      rowsAffected: this.rowsAffected,
+      lastInsertRowid: this.lastInsertRowid === undefined ? null : String(this.lastInsertRowid),
+    }
   }
 }
 
