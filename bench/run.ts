@@ -153,17 +153,9 @@ async function main() {
 
     const scenarios: Array<[string, LoadOptions, string?]> = [
       ['GET /api/v1/posts (anonymous, 20 posts)', { url: `${server.base}/api/v1/posts` }, 'b'],
-      [
-        'GET /api/v1/posts/:id',
-        { url: server.base, paths: postIds.map((id) => `/api/v1/posts/${id}`) },
-        'b',
-      ],
+      ['GET /api/v1/posts/:id', { url: server.base, paths: postIds.map((id) => `/api/v1/posts/${id}`) }, 'b'],
       ['GET /api/v1/timeline (heavy user)', { url: `${server.base}/api/v1/timeline`, headers: auth }, 'b'],
-      [
-        'GET /api/v1/users/:username',
-        { url: server.base, paths: usernames.map((u) => `/api/v1/users/${u}`) },
-        'b',
-      ],
+      ['GET /api/v1/users/:username', { url: server.base, paths: usernames.map((u) => `/api/v1/users/${u}`) }, 'b'],
       [
         'POST /api/v1/posts',
         {
