@@ -47,17 +47,17 @@ CREATE TRIGGER `timeline_posts_after_insert` AFTER INSERT ON `posts` BEGIN
 		SELECT 'post', NEW.`id`, NEW.`author_id` FROM `users` WHERE `id` = NEW.`author_id` AND `followers_count` > 100;
 END;
 --> statement-breakpoint
+-- `= (SELECT OLD.x WHERE small)` rather than `= OLD.x AND small`: SQLite would test a condition
+-- on a subquery row by row, walking all the follows (or posts) of a large account for nothing.
 CREATE TRIGGER `timeline_posts_after_delete` AFTER DELETE ON `posts` BEGIN
 	DELETE FROM `timeline_entries` WHERE `post_id` = OLD.`id` AND `user_id` IN (
 		SELECT OLD.`author_id`
 		UNION ALL
-		SELECT `follower_id` FROM `follows`
-		WHERE `followee_id` = OLD.`author_id`
-			AND coalesce((SELECT `followers_count` FROM `users` WHERE `id` = OLD.`author_id`), 0) <= 100
+		SELECT `follower_id` FROM `follows` WHERE `followee_id` = (SELECT OLD.`author_id`
+			WHERE coalesce((SELECT `followers_count` FROM `users` WHERE `id` = OLD.`author_id`), 0) <= 100)
 		UNION ALL
-		SELECT `follower_id` FROM `timeline_jobs`
-		WHERE `kind` = 'unfollow' AND `followee_id` = OLD.`author_id`
-			AND coalesce((SELECT `followers_count` FROM `users` WHERE `id` = OLD.`author_id`), 0) <= 100);
+		SELECT `follower_id` FROM `timeline_jobs` WHERE `kind` = 'unfollow' AND `followee_id` = (SELECT OLD.`author_id`
+			WHERE coalesce((SELECT `followers_count` FROM `users` WHERE `id` = OLD.`author_id`), 0) <= 100));
 	INSERT INTO `timeline_jobs` (`kind`, `post_id`, `author_id`)
 		SELECT 'unpost', OLD.`id`, OLD.`author_id` FROM `users` WHERE `id` = OLD.`author_id` AND `followers_count` > 100;
 END;
@@ -72,10 +72,11 @@ END;
 --> statement-breakpoint
 CREATE TRIGGER `timeline_follows_after_delete` AFTER DELETE ON `follows` BEGIN
 	DELETE FROM `timeline_entries` WHERE `user_id` = OLD.`follower_id` AND `post_id` IN (
-		SELECT `id` FROM `posts` WHERE `author_id` = OLD.`followee_id`
+		SELECT `id` FROM `posts` WHERE `author_id` = (SELECT OLD.`followee_id`
+			WHERE coalesce((SELECT `posts_count` FROM `users` WHERE `id` = OLD.`followee_id`), 0) <= 1000)
 		UNION ALL
-		SELECT `post_id` FROM `timeline_jobs` WHERE `kind` = 'unpost' AND `author_id` = OLD.`followee_id`)
-		AND coalesce((SELECT `posts_count` FROM `users` WHERE `id` = OLD.`followee_id`), 0) <= 1000;
+		SELECT `post_id` FROM `timeline_jobs` WHERE `kind` = 'unpost' AND `author_id` = (SELECT OLD.`followee_id`
+			WHERE coalesce((SELECT `posts_count` FROM `users` WHERE `id` = OLD.`followee_id`), 0) <= 1000));
 	INSERT INTO `timeline_jobs` (`kind`, `follower_id`, `followee_id`)
 		SELECT 'unfollow', OLD.`follower_id`, OLD.`followee_id` FROM `users` WHERE `id` = OLD.`followee_id` AND `posts_count` > 1000
 			AND EXISTS (SELECT 1 FROM `users` WHERE `id` = OLD.`follower_id`);

@@ -80,7 +80,7 @@ export function createServices({
   metrics?.setOutboxBacklogSource(() => mailer.backlog())
   // Polling a remote primary costs a request each time: less often there.
   const fanout = new FanoutWorker(database.db, logger, {
-    pollMs: database.mode === 'remote' ? 1000 : 100,
+    ...(database.mode === 'remote' ? { pollMs: 500, maxPollMs: 5000 } : {}),
     ...fanoutOptions,
   })
   const accountMail = new AccountMailService(
