@@ -7,7 +7,7 @@ import { Value } from '@sinclair/typebox/value'
 import { RegisterBody } from '../src/modules/auth/model'
 import { CreatePostBody } from '../src/modules/posts/model'
 import { normalizeText } from '../src/modules/posts/service'
-import { INLINE_FOLLOWERS } from '../src/modules/timeline/fanout'
+import { INLINE_FOLLOWERS, INLINE_POSTS } from '../src/modules/timeline/fanout'
 import { UpdateMeBody } from '../src/modules/users/model'
 import { createTestContext } from './helpers'
 import { entryMismatches } from './timeline-oracle'
@@ -173,6 +173,27 @@ describe('pamps seed: deterministic', () => {
         'SELECT count(*) FROM likes l JOIN posts p ON p.id = l.post_id WHERE (l.user_id - 1) / 120 <> (p.author_id - 1) / 120',
       ),
     ).toBe(0)
+  })
+})
+
+describe('pamps seed: fan-outs queued by live triggers', () => {
+  test('in batches, follows of accounts with many posts are queued and written before the seed returns', async () => {
+    // 12,000 posts among 30 users: the most prolific have more than INLINE_POSTS each.
+    const args = ['seed', '--users', '30', '--posts', '12000', '--follows', '200', '--likes', '0', '--random-seed', '5']
+    const batched = pamps([...args, '--batch', '1000'], 'queued.db')
+    expect(batched.code).toBe(0)
+    expect(batched.stdout).toMatch(/and by \d+ queued fan-outs afterwards\./)
+    const client = open('queued.db')
+    expect(
+      await one(client, `SELECT count(*) FROM users WHERE posts_count > ${INLINE_POSTS} AND followers_count > 0`),
+    ).toBeGreaterThan(0)
+    expect(await one(client, 'SELECT count(*) FROM timeline_jobs')).toBe(0)
+    expect(await entryMismatches(client)).toEqual({ extra: 0, missing: 0 })
+    // One transaction writes the same entries and queues nothing.
+    const whole = pamps(args, 'whole.db')
+    expect(whole.code).toBe(0)
+    expect(await one(open('whole.db'), 'SELECT count(*) FROM timeline_jobs')).toBe(0)
+    expect(await snapshot(open('whole.db'))).toEqual(await snapshot(client))
   })
 })
 
