@@ -429,6 +429,27 @@ describe('the worker', () => {
     await expectExact()
   })
 
+  test('two instances running workers on one queue finish it, exact', async () => {
+    const authors = [await createUser(ctx), await createUser(ctx)]
+    const fans = await crowd(INLINE_FOLLOWERS + 80)
+    for (const author of authors) await followedBy(author, fans)
+    const other = await openDatabase(ctx.config.database)
+    const options = { pollMs: 5, maxPollMs: 20, followersPerChunk: 7, postsPerChunk: 90 }
+    const workers = [
+      new FanoutWorker(ctx.database.db, ctx.logger, options),
+      new FanoutWorker(other.db, ctx.logger, options),
+    ]
+    try {
+      for (const worker of workers) worker.start()
+      for (let i = 0; i < 6; i++) await post(authors[i % 2]!, `post ${i}`)
+      for (let i = 0; i < 500 && (await workers[0]!.backlog()) > 0; i++) await Bun.sleep(10)
+    } finally {
+      for (const worker of workers) await worker.stop()
+      other.close()
+    }
+    await expectExact()
+  })
+
   test('a failing chunk is retried with backoff and logged', async () => {
     const warnings: unknown[] = []
     const logger = { warn: (o: unknown) => warnings.push(o), debug: () => {} } as unknown as Logger

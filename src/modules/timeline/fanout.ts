@@ -110,6 +110,9 @@ export class FanoutWorker {
       if (result === 'idle') {
         delay = this.#idleMs
         this.#idleMs = Math.min(this.#idleMs * 2, this.#options.maxPollMs)
+      } else if (result === 'lost') {
+        // Another instance is working this job: leave it to it for a while rather than race it.
+        delay = this.#options.pollMs
       } else {
         // Right after a chunk, the next one: the timer lets requests that arrived meanwhile run first.
         delay = 0
