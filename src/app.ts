@@ -78,9 +78,11 @@ export function createServices({
   const follows = new FollowService(database.db)
   const mailer = new OutboxWorker(database.db, transport ?? mailTransportFor(config, logger), logger, outbox)
   metrics?.setOutboxBacklogSource(() => mailer.backlog())
-  // Polling a remote primary costs a request each time: less often there.
+  // Polling a remote primary costs a request each time: less often there. Checkpoints are
+  // for a file this process writes (a replica's file is libSQL's).
   const fanout = new FanoutWorker(database.db, logger, {
     ...(database.mode === 'remote' ? { pollMs: 500, maxPollMs: 5000 } : {}),
+    checkpoint: database.mode === 'file',
     ...fanoutOptions,
   })
   const accountMail = new AccountMailService(

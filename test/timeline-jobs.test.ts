@@ -415,7 +415,7 @@ describe('the worker', () => {
   test('started, it polls and writes queued fan-outs on its own; stopped, it leaves the rest queued', async () => {
     const author = await createUser(ctx)
     await followedBy(author, await crowd(INLINE_FOLLOWERS + 5))
-    const worker = new FanoutWorker(ctx.database.db, ctx.logger, { pollMs: 10, maxPollMs: 20 })
+    const worker = new FanoutWorker(ctx.database.db, ctx.logger, { pollMs: 10, maxPollMs: 20, checkpoint: true })
     worker.start()
     const p = await post(author)
     for (let i = 0; i < 200 && (await worker.backlog()) > 0; i++) await Bun.sleep(10)
