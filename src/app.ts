@@ -21,6 +21,7 @@ import { consoleTransport, type MailTransport, smtpTransport } from './modules/m
 import { opsModule } from './modules/ops'
 import { postsModule, timelineModule } from './modules/posts'
 import { PostService } from './modules/posts/service'
+import { type FanoutOptions, FanoutWorker } from './modules/timeline/fanout'
 import { usersModule } from './modules/users'
 import { UserService } from './modules/users/service'
 
@@ -30,7 +31,7 @@ export interface AppDeps {
   logger: Logger
   /** Prometheus metrics served on /metrics; a fresh registry when not given. */
   metrics?: Metrics
-  /** Services built by the caller (who then also owns the mail worker's start and stop). */
+  /** Services built by the caller (who then also owns the workers' start and stop). */
   services?: Services
 }
 
@@ -43,7 +44,10 @@ export function mailTransportFor(config: Config, logger: Logger): MailTransport 
     : consoleTransport(logger, config.mail.from)
 }
 
-/** The services: the only callers of the database. The mail worker is built here but not started. */
+/**
+ * The services: the only callers of the database. The mail and timeline fan-out workers are
+ * built here but not started.
+ */
 export function createServices({
   config,
   database,
@@ -51,9 +55,11 @@ export function createServices({
   metrics,
   transport,
   outbox,
+  fanout: fanoutOptions,
 }: Pick<AppDeps, 'config' | 'database' | 'logger' | 'metrics'> & {
   transport?: MailTransport
   outbox?: Partial<OutboxOptions>
+  fanout?: Partial<FanoutOptions>
 }) {
   const tokens = new TokenService({
     secret: config.jwt.secret,
@@ -72,13 +78,20 @@ export function createServices({
   const follows = new FollowService(database.db)
   const mailer = new OutboxWorker(database.db, transport ?? mailTransportFor(config, logger), logger, outbox)
   metrics?.setOutboxBacklogSource(() => mailer.backlog())
+  // Polling a remote primary costs a request each time: less often there. Checkpoints are
+  // for a file this process writes (a replica's file is libSQL's).
+  const fanout = new FanoutWorker(database.db, logger, {
+    ...(database.mode === 'remote' ? { pollMs: 500, maxPollMs: 5000 } : {}),
+    checkpoint: database.mode === 'file',
+    ...fanoutOptions,
+  })
   const accountMail = new AccountMailService(
     database.db,
     passwords,
     { publicUrl: config.publicUrl, verifyTtl: config.mail.verifyTtl, resetTtl: config.mail.resetTtl },
     () => mailer.kick(),
   )
-  return { tokens, passwords, auth, users, posts, follows, mailer, accountMail }
+  return { tokens, passwords, auth, users, posts, follows, mailer, fanout, accountMail }
 }
 
 /** Builds the whole API from its dependencies without listening (tests call `app.handle`). */

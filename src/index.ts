@@ -50,11 +50,15 @@ async function main() {
   if (!server) throw new Error('server did not start')
   logger.info({ url: `http://${config.host}:${server.port}`, database: database.mode }, 'pamps listening')
   // Rejects only when the database is closed (shutdown) before it ever connected.
+  const startWorkers = () => {
+    services.mailer.start()
+    services.fanout.start()
+  }
   if (database.mode !== 'file')
     prepareInBackground(connected, migrate, logger)
-      .then(() => services.mailer.start())
+      .then(startWorkers)
       .catch(() => {})
-  else services.mailer.start()
+  else startWorkers()
 
   let stopping = false
   const shutdown = async (signal: string) => {
@@ -67,8 +71,8 @@ async function main() {
     }, config.shutdownTimeoutMs)
     await server.stop(false)
     clearTimeout(forced)
-    // A delivery in progress finishes; anything not yet sent stays in the outbox for next time.
-    await services.mailer.stop()
+    // A delivery or a fan-out chunk in progress finishes; the rest stays queued for next time.
+    await Promise.all([services.mailer.stop(), services.fanout.stop()])
     database.close()
     logger.info('stopped')
     process.exit(0)

@@ -11,7 +11,10 @@ import { createLogger, type Logger } from '../src/logger'
 
 export interface TestContext {
   app: ReturnType<typeof createApp>
-  /** The app's services; the mail worker is not started unless a test starts it. */
+  /**
+   * The app's services; the mail and fan-out workers are not started unless a test starts them
+   * (`services.fanout.drain()` writes the queued fan-outs at once).
+   */
   services: Services
   /** The app's Prometheus registry. */
   metrics: Metrics
@@ -60,6 +63,7 @@ export async function createTestContext(env: Record<string, string> = {}): Promi
   const app = createApp({ config, database, logger, services, metrics })
   afterAll(async () => {
     await services.mailer.stop()
+    await services.fanout.stop()
     database.close()
     rmSync(dir, { recursive: true, force: true })
   })

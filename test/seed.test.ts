@@ -7,6 +7,7 @@ import { Value } from '@sinclair/typebox/value'
 import { RegisterBody } from '../src/modules/auth/model'
 import { CreatePostBody } from '../src/modules/posts/model'
 import { normalizeText } from '../src/modules/posts/service'
+import { INLINE_FOLLOWERS, INLINE_POSTS } from '../src/modules/timeline/fanout'
 import { UpdateMeBody } from '../src/modules/users/model'
 import { createTestContext } from './helpers'
 import { entryMismatches } from './timeline-oracle'
@@ -175,6 +176,27 @@ describe('pamps seed: deterministic', () => {
   })
 })
 
+describe('pamps seed: fan-outs queued by live triggers', () => {
+  test('in batches, follows of accounts with many posts are queued and written before the seed returns', async () => {
+    // 12,000 posts among 30 users: the most prolific have more than INLINE_POSTS each.
+    const args = ['seed', '--users', '30', '--posts', '12000', '--follows', '200', '--likes', '0', '--random-seed', '5']
+    const batched = pamps([...args, '--batch', '1000'], 'queued.db')
+    expect(batched.code).toBe(0)
+    expect(batched.stdout).toMatch(/and by \d+ queued fan-outs afterwards\./)
+    const client = open('queued.db')
+    expect(
+      await one(client, `SELECT count(*) FROM users WHERE posts_count > ${INLINE_POSTS} AND followers_count > 0`),
+    ).toBeGreaterThan(0)
+    expect(await one(client, 'SELECT count(*) FROM timeline_jobs')).toBe(0)
+    expect(await entryMismatches(client)).toEqual({ extra: 0, missing: 0 })
+    // One transaction writes the same entries and queues nothing.
+    const whole = pamps(args, 'whole.db')
+    expect(whole.code).toBe(0)
+    expect(await one(open('whole.db'), 'SELECT count(*) FROM timeline_jobs')).toBe(0)
+    expect(await snapshot(open('whole.db'))).toEqual(await snapshot(client))
+  })
+})
+
 // The issue's check: after `seed --users 1000 --posts 20000`, the API's counts equal COUNT(*).
 const seeded = pamps(['seed', '--users', '1000', '--posts', '20000', '--random-seed', '2026'], 'counts.db')
 const ctx = await createTestContext({ DATABASE_URL: urlOf('counts.db') })
@@ -258,9 +280,13 @@ describe('pamps seed --users 1000 --posts 20000', () => {
       body: { text: 'hello, followers' },
     })
     expect(posted.status).toBe(201)
-    expect(await one(client, `SELECT count(*) FROM timeline_entries WHERE post_id = ${Number(posted.body.id)}`)).toBe(
-      Number(famous.followers_count) + 1,
-    )
+    // Past INLINE_FOLLOWERS, only the author's own entry is written at once; the followers' are
+    // queued and written as the queue drains.
+    expect(Number(famous.followers_count)).toBeGreaterThan(INLINE_FOLLOWERS)
+    const entries = () => one(client, `SELECT count(*) FROM timeline_entries WHERE post_id = ${Number(posted.body.id)}`)
+    expect(await entries()).toBe(1)
+    await ctx.services.fanout.drain()
+    expect(await entries()).toBe(Number(famous.followers_count) + 1)
     expect(await entryMismatches(client)).toEqual({ extra: 0, missing: 0 })
   })
 

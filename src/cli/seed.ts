@@ -3,7 +3,9 @@ import { SingleBar } from 'cli-progress'
 import { type Command, InvalidArgumentError } from 'commander'
 import type { Config } from '../config'
 import type { Database } from '../db/client'
+import { createLogger } from '../logger'
 import { PasswordHasher } from '../modules/auth/password'
+import { FanoutWorker } from '../modules/timeline/fanout'
 import { table } from './terminal'
 
 // `pamps seed`: realistic demo data at benchmark scale (issue 6).
@@ -15,9 +17,11 @@ import { table } from './terminal'
 //
 // Rows go in through plain multi-row INSERTs, so the counter triggers of
 // migrations/0001_counters.sql keep every count exact, exactly as for the API's writes.
-// So do the timeline triggers of migrations/0003_timeline_entries.sql, except in one
-// transaction: there the fan-out triggers are dropped for the run and the new timeline entries
-// written afterwards by one sorted statement (see `timelineSql`), then the triggers recreated.
+// So do the timeline triggers of migrations/0004_timeline_jobs.sql, except in one transaction:
+// there the fan-out triggers are dropped for the run and the new timeline entries written
+// afterwards by one sorted statement (see `timelineSql`), then the triggers recreated, so no
+// fan-out is queued. In batches the triggers stay live, and the fan-outs they queue (follows of
+// accounts with many posts) are written before the seed returns.
 
 type Faker = typeof import('@faker-js/faker')['faker']
 
@@ -60,6 +64,8 @@ const REMOTE_BATCH = 20_000
 /** The seed connection's page cache, in KiB: large random index inserts stay in memory. */
 const CACHE_KIB = 262_144
 const DEFAULT_PASSWORD = 'pamps-demo-password'
+/** Chunks ten times the server's: nothing waits on the seed, and remote chunks are a request each. */
+const SEED_FANOUT = { followersPerChunk: 2000, postsPerChunk: 40_000 }
 
 /** Seeded data lives in a fixed year, so the same seed gives the same timestamps on any day. */
 const WINDOW_END = Date.UTC(2026, 10, 1)
@@ -855,6 +861,8 @@ interface SeedReport {
   replies: number
   deepest: number
   oneTransaction: boolean
+  /** Fan-outs queued by the live triggers of a batched seed, written before it returned. */
+  fanouts: number
 }
 
 const num = (v: unknown) => Number(v ?? 0)
@@ -900,6 +908,7 @@ async function seed(
     replies: 0,
     deepest: 0,
     oneTransaction,
+    fanouts: 0,
   }
   try {
     const [ids] = await sink.query(
@@ -1038,6 +1047,23 @@ async function seed(
       for (const trigger of triggers) await sink.query(trigger.sql)
     }
     await sink.commit()
+
+    // Batches kept the triggers live: write the fan-outs they queued (those of anyone else too).
+    if (!oneTransaction) {
+      const fanout = new FanoutWorker(database.db, createLogger('warn'), SEED_FANOUT)
+      const jobs = await fanout.backlog()
+      if (jobs > 0) {
+        progress.start('fan-out', jobs, 'jobs')
+        for (let result = await fanout.runOnce(); result !== 'idle'; result = await fanout.runOnce()) {
+          if (result === 'finished') {
+            report.fanouts++
+            progress.add(1)
+          }
+          await breathe()
+        }
+        progress.end()
+      }
+    }
   } catch (error) {
     await sink.abort()
     throw fail(
@@ -1092,7 +1118,11 @@ function summary(config: Config, plan: SeedPlan, report: SeedReport): string {
     lines.push(`${report.replies} of the posts are replies; the deepest thread is ${report.deepest + 1} posts long.`)
   if (report.heavy) lines.push(`The heavy user "${report.heavy}" follows ${plan.heavyFollows} accounts.`)
   if (!report.oneTransaction)
-    lines.push('Timeline entries were written by the fan-out triggers as posts and follows went in.')
+    lines.push(
+      `Timeline entries were written by the fan-out triggers as posts and follows went in${
+        report.fanouts > 0 ? `, and by ${report.fanouts} queued fan-outs afterwards` : ''
+      }.`,
+    )
   if (plan.users > 0) lines.push(`Seeded users sign in with password "${plan.password}".`)
   return lines.join('\n')
 }

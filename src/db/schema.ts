@@ -149,6 +149,40 @@ export const timelineEntries = sqliteTable(
   (t) => [primaryKey({ columns: [t.userId, t.postId] })],
 )
 
+/**
+ * Fan-outs too large to write inside the request that caused them, done later in bounded chunks
+ * by the FanoutWorker (src/modules/timeline/fanout.ts). The triggers of
+ * migrations/0004_timeline_jobs.sql queue them: `post` and `unpost` (a post by an account with
+ * many followers was written or deleted: post_id, author_id) walk the author's follows by id;
+ * `follow` and `unfollow` (of an account with many posts: follower_id, followee_id) walk the
+ * followee's posts by id. `cursor` is the last id done. No foreign keys: a job outlives the rows
+ * it names, whose removal is often what it is about. AUTOINCREMENT: an id is never reused, so a
+ * compare-and-set on (id, cursor) can never hit a newer job.
+ */
+export const timelineJobs = sqliteTable(
+  'timeline_jobs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    kind: text('kind', { enum: ['post', 'unpost', 'follow', 'unfollow'] }).notNull(),
+    postId: integer('post_id'),
+    authorId: integer('author_id'),
+    followerId: integer('follower_id'),
+    followeeId: integer('followee_id'),
+    cursor: integer('cursor').notNull().default(0),
+    createdAt: integer('created_at').notNull().default(now),
+  },
+  (t) => [
+    // What a removal must also cover: the posts of pending `unpost` jobs of an author, the
+    // followers of pending `unfollow` jobs of a followee (see the migration).
+    index('timeline_jobs_unpost_idx').on(t.authorId).where(sql`${t.kind} = 'unpost'`),
+    index('timeline_jobs_unfollow_idx').on(t.followeeId).where(sql`${t.kind} = 'unfollow'`),
+    check(
+      'timeline_jobs_kind_check',
+      sql`(${t.kind} in ('post', 'unpost') and ${t.postId} is not null and ${t.authorId} is not null) or ${sql`(${t.kind} in ('follow', 'unfollow') and ${t.followerId} is not null and ${t.followeeId} is not null)`}`,
+    ),
+  ],
+)
+
 /** `Idempotency-Key` of `POST /posts`: the first result is replayed for 24 hours. */
 export const idempotencyKeys = sqliteTable(
   'idempotency_keys',

@@ -239,7 +239,11 @@ export function timelineModule({ posts, authPlugin }: PostsModuleDeps) {
         response: { 200: PostPage, ...problems(400, 401, 403, 422) },
         detail: {
           summary: 'Your home timeline',
-          description: 'Your posts and those of the people you follow (replies included), newest first.',
+          description:
+            'Your posts and those of the people you follow (replies included), newest first. ' +
+            'Your own posts appear at once, as do most others. A post by an account with many ' +
+            'followers, or the earlier posts of an account with many posts that you just followed, ' +
+            'arrive within moments, in the background; so do removals after a deletion or an unfollow.',
         },
       },
     )
