@@ -7,6 +7,7 @@
  *   bun bench/ceiling.ts <hello|feed|insert> <port> [database file]
  */
 import { Database } from 'bun:sqlite'
+import { CEILING_FEED_SQL } from './queries'
 
 const [mode, portArg, file] = process.argv.slice(2)
 const port = Number(portArg)
@@ -20,12 +21,7 @@ if (mode === 'hello') {
   serve(() => new Response(body, { headers: { 'content-type': 'application/json' } }))
 } else if (mode === 'feed') {
   const db = new Database(file ?? '', { readonly: true })
-  const page = db.prepare(`
-    select p.id, p.text, p.reply_to_id, p.created_at, p.edited_at, p.likes_count, p.replies_count,
-           u.id as author_id, u.username, u.display_name, u.avatar_url
-    from posts p join users u on u.id = p.author_id
-    where p.reply_to_id is null and u.disabled = 0
-    order by p.id desc limit 21`)
+  const page = db.prepare(CEILING_FEED_SQL)
   serve(() => Response.json(page.all()))
 } else if (mode === 'insert') {
   const db = new Database(file ?? '')

@@ -16,6 +16,7 @@ import { loadConfig } from '../src/config'
 import { openDatabase } from '../src/db/client'
 import { Metrics } from '../src/http/metrics'
 import { createLogger } from '../src/logger'
+import { CEILING_FEED_SQL } from './queries'
 
 const given = process.argv[process.argv.indexOf('--db') + 1]
 if (!process.argv.includes('--db') || !given) {
@@ -38,12 +39,7 @@ async function perCall(fn: () => unknown): Promise<number> {
 }
 
 const ceiling = new Sqlite(file, { readonly: true })
-const ceilingPage = ceiling.prepare(`
-  select p.id, p.text, p.reply_to_id, p.created_at, p.edited_at, p.likes_count, p.replies_count,
-         u.id as author_id, u.username, u.display_name, u.avatar_url
-  from posts p join users u on u.id = p.author_id
-  where p.reply_to_id is null and u.disabled = 0
-  order by p.id desc limit 21`)
+const ceilingPage = ceiling.prepare(CEILING_FEED_SQL)
 const table: Array<[string, ...number[]]> = [
   ['ceiling (b): the query, rows as objects, Response.json', await perCall(() => Response.json(ceilingPage.all()))],
 ]

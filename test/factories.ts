@@ -38,3 +38,15 @@ export async function createUser(
 export async function makeAdmin(ctx: TestContext, user: TestUser): Promise<void> {
   await ctx.database.client.execute({ sql: "UPDATE users SET role = 'admin' WHERE id = ?", args: [Number(user.id)] })
 }
+
+/** mulberry32: a small reproducible stream in [0, 1), for randomized tests that must replay. */
+export function seededRandom(seed: number) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { createUser, makeAdmin, type TestUser } from './factories'
+import { createUser, makeAdmin, seededRandom, type TestUser } from './factories'
 import { createTestContext } from './helpers'
 import { entryMismatches, expectedTimeline } from './timeline-oracle'
 
@@ -7,18 +7,6 @@ import { entryMismatches, expectedTimeline } from './timeline-oracle'
 // hold exactly the brute-force answer, and every timeline must page through to it.
 
 const ctx = await createTestContext()
-
-/** mulberry32: a small reproducible stream in [0, 1). */
-function random(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 async function ok(method: string, path: string, token: string, body?: unknown) {
   const res = await ctx.call(method, path, { token, body })
@@ -41,7 +29,7 @@ async function walk(token: string, limit: number): Promise<string[]> {
 describe('timeline_entries under random traffic', () => {
   for (const seed of [1, 2, 3]) {
     test(`seed ${seed}: posts, replies, deletes, follows, unfollows, disables and an account deletion`, async () => {
-      const rng = random(seed)
+      const rng = seededRandom(seed)
       const pick = <T>(items: T[]): T => items[Math.floor(rng() * items.length)]!
       const admin = await createUser(ctx)
       await makeAdmin(ctx, admin)

@@ -3,7 +3,7 @@ import type { Db } from '../src/db/client'
 import { openDatabase } from '../src/db/client'
 import type { Logger } from '../src/logger'
 import { FanoutWorker, INLINE_FOLLOWERS, INLINE_POSTS } from '../src/modules/timeline/fanout'
-import { createUser, type TestUser } from './factories'
+import { createUser, seededRandom, type TestUser } from './factories'
 import { createTestContext } from './helpers'
 import { entryMismatches, expectedTimeline } from './timeline-oracle'
 
@@ -474,22 +474,10 @@ describe('the worker', () => {
   })
 })
 
-/** mulberry32: a small reproducible stream in [0, 1). */
-function random(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 describe('random traffic on both paths, chunks of two workers in between', () => {
   for (const seed of [11, 12, 13]) {
     test(`seed ${seed}`, async () => {
-      const rng = random(seed)
+      const rng = seededRandom(seed)
       const pick = <T>(items: T[]): T => items[Math.floor(rng() * items.length)]!
       const people: TestUser[] = []
       for (let i = 0; i < 7; i++) people.push(await createUser(ctx))
