@@ -27,8 +27,10 @@ CREATE INDEX `timeline_jobs_unfollow_idx` ON `timeline_jobs` (`followee_id`) WHE
 -- follow both went could be missed by both walks). test/timeline-jobs.test.ts checks this.
 --
 -- An author's row that is already gone (an account being deleted, by cascade) counts as small:
--- its removals stay inline, as with 0003. A follower that is gone needs no removal at all: its
--- own entries go by the cascade on timeline_entries.user_id.
+-- its removals stay inline, as with 0003 (by then its follows or its posts are going too, and a
+-- job would have nothing left to walk). A follower that is gone needs no removal at all: its
+-- own entries go by the cascade on timeline_entries.user_id. Insert jobs end as soon as their
+-- post or follow is gone: a follow made again has a fan-out of its own.
 DROP TRIGGER `timeline_posts_after_insert`;
 --> statement-breakpoint
 DROP TRIGGER `timeline_posts_after_delete`;

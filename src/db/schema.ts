@@ -134,8 +134,9 @@ export const follows = sqliteTable(
 /**
  * Home timelines, written on fan-out: one row per (reader, post) for the reader's own posts and
  * those of every account they follow. Kept exact by the triggers of
- * migrations/0003_timeline_entries.sql, so every writer (API, CLI, seed, cascades) maintains it.
- * The migration makes it WITHOUT ROWID (the primary key is the table), which Drizzle cannot say.
+ * migrations/0004_timeline_jobs.sql, so every writer (API, CLI, seed, cascades) maintains it:
+ * small fan-outs at once, large ones through timelineJobs moments later.
+ * Migration 0003 makes it WITHOUT ROWID (the primary key is the table), which Drizzle cannot say.
  */
 export const timelineEntries = sqliteTable(
   'timeline_entries',
@@ -178,7 +179,13 @@ export const timelineJobs = sqliteTable(
     index('timeline_jobs_unfollow_idx').on(t.followeeId).where(sql`${t.kind} = 'unfollow'`),
     check(
       'timeline_jobs_kind_check',
-      sql`(${t.kind} in ('post', 'unpost') and ${t.postId} is not null and ${t.authorId} is not null) or ${sql`(${t.kind} in ('follow', 'unfollow') and ${t.followerId} is not null and ${t.followeeId} is not null)`}`,
+      sql.join(
+        [
+          sql`(${t.kind} in ('post', 'unpost') and ${t.postId} is not null and ${t.authorId} is not null)`,
+          sql`(${t.kind} in ('follow', 'unfollow') and ${t.followerId} is not null and ${t.followeeId} is not null)`,
+        ],
+        sql` or `,
+      ),
     ),
   ],
 )
