@@ -103,7 +103,7 @@ export class PostService {
   /**
    * The hot reads as prepared queries, one per shape (with or without a cursor, a viewer, replies),
    * built once: Drizzle's query building would otherwise cost about as much as running the query.
-   * Values are bound through placeholders: `viewer`, `before`/`after`, `author`, `id`, `limit`.
+   * Values are bound through named placeholders (`sql.placeholder`), filled at each call.
    */
   readonly #prepared = new Map<string, unknown>()
   #once<T>(key: string, build: () => T): T {
