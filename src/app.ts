@@ -85,6 +85,7 @@ export function createServices({
     checkpoint: database.mode === 'file',
     ...fanoutOptions,
   })
+  metrics?.setFanoutBacklogSource(() => fanout.backlog())
   const accountMail = new AccountMailService(
     database.db,
     passwords,

@@ -131,6 +131,17 @@ describe('/metrics', () => {
     expect(Number(byName.get('process_resident_memory_bytes')?.metrics[0]?.value)).toBeGreaterThan(0)
   })
 
+  test('the timeline fan-out backlog is a gauge of the jobs waiting', async () => {
+    expect((await scrape()).byName.get('pamps_timeline_fanout_backlog')?.metrics).toEqual([{ value: '0' }])
+    await ctx.database.client.execute(
+      "INSERT INTO timeline_jobs (kind, follower_id, followee_id) VALUES ('unfollow', 1, 2), ('unfollow', 1, 3)",
+    )
+    const { byName } = await scrape()
+    expect(byName.get('pamps_timeline_fanout_backlog')?.type).toBe('GAUGE')
+    expect(byName.get('pamps_timeline_fanout_backlog')?.metrics).toEqual([{ value: '2' }])
+    await ctx.database.client.execute('DELETE FROM timeline_jobs')
+  })
+
   test('label values are escaped', async () => {
     const m = new Metrics()
     m.httpRequests.inc({ method: 'GET', route: 'a "quoted"\\path\nwith newline', status: '200' })

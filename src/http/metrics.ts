@@ -35,14 +35,12 @@ export class Metrics {
     buckets: dbBuckets,
     registers: [this.registry],
   })
-  readonly outboxBacklog = new Gauge({
-    name: 'pamps_outbox_backlog',
-    help: 'Messages waiting in the mail outbox',
-    registers: [this.registry],
-    collect: async () => {
-      if (this.#outboxSource) this.outboxBacklog.set(await this.#outboxSource())
-    },
-  })
+  readonly #backlogSources = new Map<string, () => number | Promise<number>>()
+  readonly outboxBacklog = this.#backlog('pamps_outbox_backlog', 'Messages waiting in the mail outbox')
+  readonly fanoutBacklog = this.#backlog(
+    'pamps_timeline_fanout_backlog',
+    'Timeline fan-outs waiting for the background worker (posts of accounts with many followers, follows of accounts with many posts)',
+  )
   readonly databaseUp = new Gauge({
     name: 'pamps_database_connected',
     help: 'Whether the database is connected (an embedded replica: created and synced once), by mode',
@@ -53,7 +51,6 @@ export class Metrics {
       if (db) this.databaseUp.set({ mode: db.mode }, db.connected() ? 1 : 0)
     },
   })
-  #outboxSource: (() => number | Promise<number>) | undefined
   #database: Database | undefined
 
   constructor() {
@@ -62,7 +59,26 @@ export class Metrics {
 
   /** Reads the outbox backlog from `source` at every scrape. */
   setOutboxBacklogSource(source: () => number | Promise<number>) {
-    this.#outboxSource = source
+    this.#backlogSources.set('pamps_outbox_backlog', source)
+  }
+
+  /** Reads the timeline fan-out backlog from `source` at every scrape. */
+  setFanoutBacklogSource(source: () => number | Promise<number>) {
+    this.#backlogSources.set('pamps_timeline_fanout_backlog', source)
+  }
+
+  /** A gauge read at scrape time from the source set for it (absent until one is). */
+  #backlog(name: string, help: string): Gauge {
+    const gauge: Gauge = new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect: async () => {
+        const source = this.#backlogSources.get(name)
+        if (source) gauge.set(await source())
+      },
+    })
+    return gauge
   }
 
   /** Times every round trip to `database` and reports whether it is connected. */
