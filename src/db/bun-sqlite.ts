@@ -169,7 +169,11 @@ function readonly(statements: StatementCache, sql: string): boolean {
   }
 }
 
-/** Runs a group of writes in one transaction, a savepoint each; see `openBunSqlite`. */
+/**
+ * Runs a group of writes in one transaction, a savepoint each; see `openBunSqlite`. Whatever
+ * goes wrong, every write of the group settles (it runs in a timer: an exception escaping it
+ * would leave callers waiting and end the process).
+ */
 function commitGroup(db: Database, statements: StatementCache, group: Item[]): void {
   const settled = new Set<Item>()
   const fail = (items: Iterable<Item>, error: unknown) => {
@@ -178,6 +182,28 @@ function commitGroup(db: Database, statements: StatementCache, group: Item[]): v
       item.reject(toLibsqlError(error))
     }
   }
+  try {
+    runGroup(db, statements, group, fail, settled)
+  } catch (error) {
+    try {
+      if (db.inTransaction) db.run('ROLLBACK')
+    } catch {
+      // The connection is unusable; the next group reports it.
+    }
+    fail(
+      group.filter((g) => !settled.has(g)),
+      error,
+    )
+  }
+}
+
+function runGroup(
+  db: Database,
+  statements: StatementCache,
+  group: Item[],
+  fail: (items: Iterable<Item>, error: unknown) => void,
+  settled: ReadonlySet<Item>,
+): void {
   try {
     db.run('BEGIN IMMEDIATE')
   } catch (error) {
