@@ -150,23 +150,24 @@ function connect(path: string, options: BunSqliteOptions): Database {
   return db
 }
 
-/** True for a statement that goes through group commit: one that writes and may run in a transaction. */
-function queued(statements: StatementCache, sql: string): boolean {
+/** The statement's cache entry; one that does not prepare has none (it fails when run, like any write). */
+function tryPrepare(statements: StatementCache, sql: string): Prepared | undefined {
   try {
-    const entry = statements.get(sql)
-    return !entry.readonly && !entry.immediate
+    return statements.get(sql)
   } catch {
-    return true // it does not prepare: it fails when run, like any write would
+    return undefined
   }
 }
 
-/** Whether a statement only reads; one that does not prepare counts as a write (it fails when run). */
+/** True for a statement that goes through group commit: one that writes and may run in a transaction. */
+function queued(statements: StatementCache, sql: string): boolean {
+  const entry = tryPrepare(statements, sql)
+  return !entry || (!entry.readonly && !entry.immediate)
+}
+
+/** Whether a statement only reads. */
 function readonly(statements: StatementCache, sql: string): boolean {
-  try {
-    return statements.get(sql).readonly
-  } catch {
-    return false
-  }
+  return tryPrepare(statements, sql)?.readonly ?? false
 }
 
 /**
