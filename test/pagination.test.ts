@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { nextPageTarget } from '../src/http/pagination'
 import { createUser, type TestUser } from './factories'
 import { type CallResult, createTestContext, expectProblem } from './helpers'
 
@@ -99,6 +100,20 @@ describe('keyset pagination', () => {
     expect(res.headers.get('link')).toMatch(
       /^<\/api\/v1\/posts\?include_replies=true&limit=2&cursor=[A-Za-z0-9_-]+>; rel="next"$/,
     )
+  })
+
+  test('the Link target replaces an earlier cursor, keeps the rest encoded, and is a path', () => {
+    const base = 'http://127.0.0.1:3000'
+    expect(nextPageTarget(`${base}/api/v1/posts`, 'abc')).toBe('/api/v1/posts?cursor=abc')
+    expect(nextPageTarget(`${base}/api/v1/posts?cursor=old&limit=5`, 'new')).toBe('/api/v1/posts?cursor=new&limit=5')
+    expect(nextPageTarget(`${base}/api/v1/users/a%20b/posts?q=x%26y&limit=2`, 'c')).toBe(
+      '/api/v1/users/a%20b/posts?q=x%26y&limit=2&cursor=c',
+    )
+    for (const url of [`${base}/api/v1/posts?limit=2&include_replies=true`, `${base}/x?a=1&a=2&b=%C3%A9`]) {
+      const expected = new URL(url)
+      expected.searchParams.set('cursor', 'k')
+      expect(nextPageTarget(url, 'k')).toBe(`${expected.pathname}${expected.search}`)
+    }
   })
 
   test('limit is 1 to 100, default 20; anything else is 422', async () => {

@@ -85,9 +85,21 @@ export function setLinkHeader(
   page: { next_cursor: string | null },
 ) {
   if (!page.next_cursor) return
-  const url = new URL(request.url)
-  url.searchParams.set('cursor', page.next_cursor)
-  set.headers.link = `<${url.pathname}${url.search}>; rel="next"`
+  set.headers.link = `<${nextPageTarget(request.url, page.next_cursor)}>; rel="next"`
+}
+
+/**
+ * The request's path and query with `cursor` set: what the Link header points to. Cut from the
+ * URL text rather than parsed with `URL` (a few per cent of a page's CPU under load): a server
+ * request's URL is always absolute, and the query is re-encoded only when it has one.
+ */
+export function nextPageTarget(url: string, cursor: string): string {
+  const q = url.indexOf('?')
+  const pathStart = url.indexOf('/', url.indexOf('//') + 2)
+  const path = url.slice(pathStart, q === -1 ? undefined : q)
+  const params = new URLSearchParams(q === -1 ? '' : url.slice(q + 1))
+  params.set('cursor', cursor)
+  return `${path}?${params}`
 }
 
 /**

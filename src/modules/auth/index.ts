@@ -1,4 +1,5 @@
 import { Elysia, t } from 'elysia'
+import { iso } from '../../http/iso'
 import { HttpError, unprocessable } from '../../http/problem'
 import { clientIp, type RateLimit } from '../../http/rate-limit'
 import { models, problems } from '../../http/schemas'
@@ -38,7 +39,6 @@ const invalidRequest = (field: string, message: string) =>
   })
 
 const userAgentOf = (request: Request) => request.headers.get('user-agent')?.slice(0, 512) ?? null
-const iso = (ms: number) => new Date(ms).toISOString()
 
 export function authModule({ auth, accountMail, authPlugin, attempts, trustProxy }: AuthModuleDeps) {
   const limit = (request: Request, server: Parameters<typeof clientIp>[1], account?: string) =>

@@ -1,5 +1,6 @@
 import type { PostRow } from '../../db/schema'
-import { iso, userSummary } from '../users/serializer'
+import { iso } from '../../http/iso'
+import { userSummary } from '../users/serializer'
 import type { PostVersionWire, PostWire } from './model'
 
 /** A post with its author and, for an authenticated caller, whether they like it (null otherwise). */

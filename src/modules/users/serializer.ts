@@ -1,7 +1,6 @@
 import type { UserRow } from '../../db/schema'
+import { iso } from '../../http/iso'
 import type { PrivateUserWire, PublicUserWire, UserSummaryWire } from './model'
-
-export const iso = (ms: number) => new Date(ms).toISOString()
 
 type SummaryRow = Pick<UserRow, 'id' | 'username' | 'displayName' | 'avatarUrl'>
 type PublicRow = SummaryRow & Pick<UserRow, 'bio' | 'createdAt' | 'followersCount' | 'followingCount' | 'postsCount'>
