@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Client, LibsqlError } from '@libsql/client'
-import { openBunSqlite } from '../src/db/bun-sqlite'
+import { openBunSqlite, type RowsByPosition } from '../src/db/bun-sqlite'
 
 // The file-mode driver on its own: group commit, savepoint isolation, read-your-commits, and
 // @libsql/client's contract (errors, result sets, transactions). The API suite runs on it too.
@@ -105,6 +105,21 @@ describe("@libsql/client's contract", () => {
     const row = read.rows[0]
     expect([row?.[0], row?.[1], row?.id, row?.v]).toEqual([1, 'one', 1, 'one'])
     expect(read.toJSON().rows).toEqual([[1, 'one']])
+  })
+
+  test('a statement marked rowsByPosition gets the same rows, by position only', async () => {
+    await client.execute({ sql: 'INSERT INTO t (v) VALUES (?), (?)', args: ['a', 'b'] })
+    const statement: RowsByPosition = { sql: 'SELECT id, v FROM t ORDER BY id', args: [], rowsByPosition: true }
+    const plain = await client.execute(statement)
+    expect(plain.columns).toEqual(['id', 'v'])
+    expect(plain.rows.map((r) => Array.from(r as ArrayLike<unknown>))).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+    ])
+    expect(plain.rows[0]?.v).toBeUndefined()
+    // Other statements still name their columns, including the same SQL without the flag.
+    const named = await client.execute({ sql: statement.sql, args: [] })
+    expect(named.rows[1]?.v).toBe('b')
   })
 
   test('arguments follow its rules: booleans as integers, Dates as milliseconds, no undefined', async () => {

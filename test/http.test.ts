@@ -157,6 +157,32 @@ describe('CORS', () => {
   })
 })
 
+describe('a list page (a Response the route builds itself)', () => {
+  test('carries the request id, the security headers, CORS, Link and a JSON content type, each once', async () => {
+    const other = await createTestContext({ CORS_ORIGINS: 'https://app.example.com' })
+    const author = await createUser(other)
+    for (let i = 0; i < 3; i++)
+      await other.call('POST', '/api/v1/posts', { token: author.token, body: { text: `p${i}` } })
+    for (const path of ['/api/v1/posts?limit=2', `/api/v1/users/${author.username}/posts?limit=2`]) {
+      const res = await other.call('GET', path, {
+        headers: { origin: 'https://app.example.com', 'x-request-id': 'list-page-1' },
+      })
+      expect(res.status).toBe(200)
+      expect(res.headers.get('x-request-id')).toBe('list-page-1')
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(res.headers.get('cache-control')).toBe('no-store')
+      expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example.com')
+      expect(res.headers.get('content-type')).toBe('application/json')
+      expect(res.headers.get('link')).toMatch(/^<\/api\/v1\/.+[?&]cursor=[A-Za-z0-9_-]+>; rel="next"$/)
+      expect(res.body.items).toHaveLength(2)
+    }
+    // The next request starts with none of the last one's headers.
+    const last = await other.call('GET', '/api/v1/posts?limit=50')
+    expect(last.headers.get('link')).toBeNull()
+    expect(last.headers.get('x-request-id')).not.toBe('list-page-1')
+  })
+})
+
 describe('OpenAPI document', () => {
   test('is OpenAPI 3 with a bearer scheme, the problem schema and every served route', async () => {
     const doc = (await ctx.call('GET', '/docs/json')).body

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { and, asc, desc, eq, gt, inArray, is, isNull, lt, Placeholder, type SQL, sql } from 'drizzle-orm'
 import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core'
+import type { RowsByPosition } from '../../db/bun-sqlite'
 import type { Db } from '../../db/client'
 import { idempotencyKeys, likes, postEdits, posts, timelineEntries, users } from '../../db/schema'
 import { conflict, forbidden, notFound, unprocessable } from '../../http/problem'
@@ -158,7 +159,8 @@ export class PostService {
       const client = this.db.$client
       return async (values: Record<string, unknown>): Promise<PostListRow[]> => {
         const args = compiled.params.map((p: unknown) => (is(p, Placeholder) ? values[p.name] : p)) as never
-        return (await client.execute({ sql: compiled.sql, args })).rows
+        const statement: RowsByPosition = { sql: compiled.sql, args, rowsByPosition: true }
+        return (await client.execute(statement)).rows
       }
     })
     return (values: Record<string, unknown>) => run({ ...values, viewer: viewerId, limit: n })
