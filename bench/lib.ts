@@ -71,6 +71,12 @@ export interface LoadResult {
 export type LoadOptions = autocannon.Options & {
   /** Paths to cycle through, one per request (instead of `url`'s own path). */
   paths?: string[]
+  /**
+   * Seconds of the same load, run first and not measured: a server (and a ceiling) just
+   * started runs its first thousands of requests in JavaScriptCore's lower tiers, not yet
+   * compiled; measured cold, a scenario's figure depends on how long its JIT took.
+   */
+  warmup?: number
 }
 
 /** The load generator: wrk when it is installed (it costs the shared CPU less), else autocannon. */
@@ -83,8 +89,10 @@ export const generator: 'wrk' | 'autocannon' =
  * `generator`.
  */
 export async function load(options: LoadOptions): Promise<LoadResult> {
-  if (generator === 'wrk' && !options.overallRate && !options.requests) return wrk(options)
-  const { paths, ...rest } = options
+  const { warmup, ...measured } = options
+  if (warmup) await load({ ...measured, duration: warmup })
+  if (generator === 'wrk' && !measured.overallRate && !measured.requests) return wrk(measured)
+  const { paths, ...rest } = measured
   let i = 0
   const cycled = paths
     ? {

@@ -4,6 +4,7 @@
  *   npm run bench -- --scale small            (~1k users / 20k posts; a few minutes)
  *   npm run bench -- --scale large            (100k users, 1M posts, 2M follows, 2M likes)
  *   options: --seconds N (per scenario, default 10), --connections N (default 32),
+ *            --warmup N (unmeasured seconds before each measurement: large 3, small 1),
  *            --db FILE (reuse a seeded database instead of seeding)
  *   environment: DATABASE_FILE_DRIVER=libsql measures the @libsql/client file driver;
  *            BENCH_GENERATOR=autocannon uses autocannon even when wrk is installed
@@ -24,6 +25,7 @@ const arg = (name: string, fallback: string) => {
 const scale = arg('scale', 'small') as 'small' | 'large'
 const seconds = Number(arg('seconds', scale === 'large' ? '10' : '5'))
 const connections = Number(arg('connections', '32'))
+const warmup = Number(arg('warmup', scale === 'large' ? '3' : '1'))
 const given = process.argv.includes('--db') ? arg('db', '') : undefined
 
 const scales = {
@@ -65,7 +67,11 @@ function seed(file: string, size: { users: number; posts: number; follows: numbe
     },
   )
   if (proc.exitCode !== 0) throw new Error(`seed failed with ${proc.exitCode}`)
-  return (performance.now() - started) / 1000
+  const took = (performance.now() - started) / 1000
+  // The seed leaves up to a GiB of dirty pages that the kernel would write back during the
+  // first measurements, on the same two cores: written out now, before anything is measured.
+  Bun.spawnSync(['sync'])
+  return took
 }
 
 interface Row {
@@ -112,7 +118,7 @@ async function main() {
     log(`seeded in ${seedSeconds.toFixed(1)} s`)
   }
   if (!existsSync(file)) throw new Error(`no database at ${file}`)
-  const base = { duration: seconds, connections }
+  const base = { duration: seconds, connections, warmup }
   const driver = process.env.DATABASE_FILE_DRIVER ?? 'bun'
   log(`load generator: ${generator}; file driver: ${driver}`)
   const rows: Row[] = []
@@ -270,11 +276,23 @@ async function main() {
   }
 
   const date = new Date().toISOString().slice(0, 10)
-  const report = { date, scale, size, seed_seconds: seedSeconds, seconds, connections, generator, driver, rows, curve }
+  const report = {
+    date,
+    scale,
+    size,
+    seed_seconds: seedSeconds,
+    seconds,
+    warmup_seconds: warmup,
+    connections,
+    generator,
+    driver,
+    rows,
+    curve,
+  }
   const first = curve[0]
   const lastStep = curve[curve.length - 1]
   const table = [
-    `Load generator: ${generator === 'wrk' ? 'wrk, 1 thread' : 'autocannon'} (the mixed workload always autocannon, for its fixed rate); file driver: ${driver}.`,
+    `Load generator: ${generator === 'wrk' ? 'wrk, 1 thread' : 'autocannon'} (the mixed workload always autocannon, for its fixed rate); ${seconds} s per scenario after ${warmup} s of unmeasured warm-up; file driver: ${driver}.`,
     '',
     markdown(rows),
     '',
