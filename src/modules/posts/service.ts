@@ -72,13 +72,11 @@ export class PostService {
   constructor(private readonly db: Db) {}
 
   /**
-   * The columns of a serialized post: the post, its author's summary and the viewer's like, as
-   * correlated primary-key lookups (a handful per returned row), so every post list is a walk of
-   * one index that stops at the limit. A join with users would do too, until ANALYZE statistics
-   * exist: then SQLite builds a Bloom filter over the whole users table for every page of the
-   * global feed (it ignores LIMIT when it estimates a join), or reorders the join to sort every
-   * post. References are written qualified by hand: Drizzle drops table names in single-table
-   * selects, which would make `id` inside a subquery mean the subquery's own table.
+   * The columns of a serialized post for the single-post reads (a post, a thread's posts by id):
+   * the post, its author's summary and the viewer's like, as correlated primary-key lookups.
+   * Post lists do not use these: `#page` joins each row's author once, by a LEFT JOIN whose plan
+   * ANALYZE cannot change. References are written qualified by hand: Drizzle drops table names
+   * in single-table selects, which would make `id` inside a subquery mean the subquery's own table.
    */
   #columns(viewerId: number | Placeholder | undefined) {
     return {
@@ -96,7 +94,7 @@ export class PostService {
     }
   }
 
-  /** Posts matching `where` whose author is enabled: one statement per page, whatever its size. */
+  /** Posts matching `where` whose author is enabled, in one statement (`find`, `context`). */
   #select(viewerId: number | Placeholder | undefined, where: SQL | undefined) {
     return this.db.select(this.#columns(viewerId)).from(posts).where(and(authorEnabled, where))
   }
