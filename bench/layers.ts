@@ -69,9 +69,9 @@ for (const driver of drivers) {
   const token = (await services.auth.login('heavy', 'bench password', null).catch(() => undefined))?.access_token
 
   statements.length = 0
-  await services.posts.feed(false, undefined, 20)
+  await services.posts.feed(false, { limit: 20 })
   const feedSql = statements.at(-1) as string
-  await services.posts.timeline(Number(heavy), undefined, 20)
+  await services.timeline.home(Number(heavy), { limit: 20 })
   const timelineSql = statements.at(-1) as string
   const raw = new Sqlite(file, { readonly: true })
   const feedRaw = raw.prepare(feedSql)
@@ -82,10 +82,10 @@ for (const driver of drivers) {
     app.handle(new Request(`http://127.0.0.1${path}`, auth ? { headers: { authorization: `Bearer ${auth}` } } : {}))
   results[driver] = {
     'feed: its SQL alone (bun:sqlite, prepared)': await perCall(() => feedRaw.values()),
-    'feed: PostService.feed (driver, rows)': await perCall(() => services.posts.feed(false, undefined, 20)),
+    'feed: PostService.feed (driver, rows)': await perCall(() => services.posts.feed(false, { limit: 20 })),
     'feed: the whole request (app.handle)': await perCall(async () => (await get('/api/v1/posts')()).text()),
     'timeline: its SQL alone (bun:sqlite, prepared)': await perCall(() => timelineRaw.values(...timelineArgs)),
-    'timeline: PostService.timeline': await perCall(() => services.posts.timeline(Number(heavy), undefined, 20)),
+    'timeline: TimelineService.home': await perCall(() => services.timeline.home(Number(heavy), { limit: 20 })),
     ...(token
       ? {
           'session check of an authenticated request': await perCall(() => services.auth.resolveViewer(token)),

@@ -15,13 +15,18 @@ import { PasswordHasher } from './modules/auth/password'
 import { authPlugin } from './modules/auth/plugin'
 import { AuthService } from './modules/auth/service'
 import { TokenService } from './modules/auth/tokens'
+import { followsModule } from './modules/follows'
 import { FollowService } from './modules/follows/service'
+import { likesModule } from './modules/likes'
+import { LikeService } from './modules/likes/service'
 import { type OutboxOptions, OutboxWorker } from './modules/mail/outbox'
 import { consoleTransport, type MailTransport, smtpTransport } from './modules/mail/transport'
 import { opsModule } from './modules/ops'
-import { postsModule, timelineModule } from './modules/posts'
+import { postsModule } from './modules/posts'
 import { PostService } from './modules/posts/service'
+import { timelineModule } from './modules/timeline'
 import { type FanoutOptions, FanoutWorker } from './modules/timeline/fanout'
+import { TimelineService } from './modules/timeline/service'
 import { usersModule } from './modules/users'
 import { UserService } from './modules/users/service'
 
@@ -74,8 +79,10 @@ export function createServices({
     refresh: config.refreshTokenTtl,
   })
   const users = new UserService(database.db, auth)
-  const posts = new PostService(database.db)
-  const follows = new FollowService(database.db)
+  const posts = new PostService(database.db, users)
+  const likes = new LikeService(database.db, posts, users)
+  const follows = new FollowService(database.db, users)
+  const timeline = new TimelineService(database.db)
   const mailer = new OutboxWorker(database.db, transport ?? mailTransportFor(config, logger), logger, outbox)
   metrics?.setOutboxBacklogSource(() => mailer.backlog())
   // Polling a remote primary costs a request each time: less often there. Checkpoints are
@@ -92,7 +99,7 @@ export function createServices({
     { publicUrl: config.publicUrl, verifyTtl: config.mail.verifyTtl, resetTtl: config.mail.resetTtl },
     () => mailer.kick(),
   )
-  return { tokens, passwords, auth, users, posts, follows, mailer, fanout, accountMail }
+  return { tokens, passwords, auth, users, posts, likes, follows, timeline, mailer, fanout, accountMail }
 }
 
 /** Builds the whole API from its dependencies without listening (tests call `app.handle`). */
@@ -100,23 +107,21 @@ export function createApp(deps: AppDeps) {
   const { config, database, logger } = deps
   const metrics = deps.metrics ?? new Metrics()
   const services = deps.services ?? createServices({ ...deps, metrics })
-  const auth = authPlugin(services.auth, new RateLimit(config.writeRateLimit))
+  const auth = authPlugin(services.auth, {
+    writes: new RateLimit(config.writeRateLimit),
+    attempts: new RateLimit(config.authRateLimit),
+    trustProxy: config.trustProxy,
+  })
   const formPaths = new Set(['/api/v1/auth/token'])
   let refined: unknown
   const app = new Elysia({ normalize: false })
   const api = new Elysia({ prefix: '/api/v1' })
-    .use(
-      authModule({
-        auth: services.auth,
-        accountMail: services.accountMail,
-        authPlugin: auth,
-        attempts: new RateLimit(config.authRateLimit),
-        trustProxy: config.trustProxy,
-      }),
-    )
-    .use(usersModule({ users: services.users, posts: services.posts, follows: services.follows, authPlugin: auth }))
+    .use(authModule({ auth: services.auth, accountMail: services.accountMail, authPlugin: auth }))
+    .use(usersModule({ users: services.users, posts: services.posts, authPlugin: auth }))
+    .use(followsModule({ follows: services.follows, authPlugin: auth }))
+    .use(likesModule({ likes: services.likes, authPlugin: auth }))
     .use(postsModule({ posts: services.posts, authPlugin: auth }))
-    .use(timelineModule({ posts: services.posts, authPlugin: auth }))
+    .use(timelineModule({ timeline: services.timeline, authPlugin: auth }))
     .use(adminModule({ users: services.users, authPlugin: auth }))
 
   return (

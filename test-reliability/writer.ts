@@ -42,13 +42,13 @@ await Promise.all(
     while (next < job.users.length) {
       const u = job.users[next++] as WriterJob['users'][number]
       const viewer: Viewer = { id: u.id, username: u.username, role: 'user', sessionId: 'writer' }
-      await run(() => services.posts.like(viewer, job.hotPostId))
+      await run(() => services.likes.like(viewer, job.hotPostId))
       await run(() => services.follows.follow(viewer, job.hotUsername))
       for (let k = 0; k < job.postsPerUser; k++)
         await run(() => services.posts.create(viewer, { text: `w ${u.username} ${k}` }))
       for (let k = 0; k < job.toggles; k++) {
-        await run(() => services.posts.unlike(viewer, job.togglePostId))
-        await run(() => services.posts.like(viewer, job.togglePostId))
+        await run(() => services.likes.unlike(viewer, job.togglePostId))
+        await run(() => services.likes.like(viewer, job.togglePostId))
       }
     }
   }),

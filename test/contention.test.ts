@@ -106,7 +106,7 @@ describe('two processes writing one database file', () => {
     const postId = (await call('POST', '/api/v1/posts', { text: 'contended' }, author.token)).body.id
     const users = await registerMany(96)
     const overHttp = users.slice(0, 64).map((u) => call('PUT', `/api/v1/posts/${postId}/like`, undefined, u.token))
-    const directly = users.slice(64).map((u) => direct(() => services.posts.like(u.viewer, Number(postId))))
+    const directly = users.slice(64).map((u) => direct(() => services.likes.like(u.viewer, Number(postId))))
     const [http, own] = await Promise.all([Promise.all(overHttp), Promise.all(directly)])
     expect(http.map((r) => r.status)).toEqual(Array(64).fill(200))
     // Each answer's count is exact at its commit: all different, the highest is the total.

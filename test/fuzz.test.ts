@@ -617,7 +617,7 @@ async function send(r: FuzzRequest): Promise<void> {
       if (u && typeof u === 'object' && 'role' in u && u.id !== admin.id && u.role !== 'user')
         fail('a response shows a promoted user')
     if (
-      served?.key === 'POST /api/v1/posts/' &&
+      served?.key === 'POST /api/v1/posts' &&
       (out.author?.id !== fuzzer.id || out.likes_count !== 0 || out.replies_count !== 0)
     )
       if (res.headers.get('idempotent-replayed') !== 'true') fail('a new post that is not the caller’s own, fresh post')

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { Keyset } from '../src/http/pagination'
 import { createUser, seededRandom } from './factories'
 import { createTestContext } from './helpers'
 
@@ -28,21 +29,22 @@ describe('the plans of the post lists', () => {
       ids.push(post.id)
       if (random() < 0.3) await ok('PUT', `/api/v1/posts/${ids[Math.floor(random() * ids.length)]}/like`, me.token)
     }
-    const posts = ctx.services.posts
+    const { posts, likes, timeline } = ctx.services
     const viewer = Number(me.id)
     const parent = Number(ids[0])
+    const next = (list: string, key: number) => ({ limit: 20, cursor: new Keyset(list, ['int']).encode([key]) })
     const lists: Record<string, () => Promise<unknown>> = {
-      feed: () => posts.feed(false, undefined, 20),
-      'feed, next page, a viewer': () => posts.feed(false, 1_000_000, 20, viewer),
-      'feed with replies, limit 50': () => posts.feed(true, undefined, 50, viewer),
-      'a user': () => posts.byAuthor(me.username, false, undefined, 20),
-      'a user with replies, next page': () => posts.byAuthor(me.username, true, 1_000_000, 20, viewer),
-      timeline: () => posts.timeline(viewer, undefined, 20),
-      'timeline, next page': () => posts.timeline(viewer, 1_000_000, 20),
-      replies: () => posts.replies(parent, undefined, 20),
-      'replies, next page': () => posts.replies(parent, 1, 20, viewer),
-      'liked by a user': () => posts.likedBy(me.username, undefined, 20),
-      'liked by a user, next page': () => posts.likedBy(me.username, 1_000_000, 20, viewer),
+      feed: () => posts.feed(false, { limit: 20 }),
+      'feed, next page, a viewer': () => posts.feed(false, next('posts', 1_000_000), viewer),
+      'feed with replies, limit 50': () => posts.feed(true, { limit: 50 }, viewer),
+      'a user': () => posts.byAuthor(me.username, false, { limit: 20 }),
+      'a user with replies, next page': () => posts.byAuthor(me.username, true, next('user-posts', 1_000_000), viewer),
+      timeline: () => timeline.home(viewer, { limit: 20 }),
+      'timeline, next page': () => timeline.home(viewer, next('timeline', 1_000_000)),
+      replies: () => posts.replies(parent, { limit: 20 }),
+      'replies, next page': () => posts.replies(parent, next('replies', 1), viewer),
+      'liked by a user': () => likes.likedBy(me.username, { limit: 20 }),
+      'liked by a user, next page': () => likes.likedBy(me.username, next('user-likes', 1_000_000), viewer),
     }
     const plans = async () => {
       const out: Record<string, string[]> = {}

@@ -104,9 +104,12 @@ export class OpenApi {
       .sort((a, b) => a.params - b.params)
   }
 
-  /** The operation a concrete request (path without query) is for, if the document has one. */
+  /**
+   * The operation a concrete request (path without query) is for, if the document has one. A path
+   * with a trailing slash is none: it answers 308 to the canonical path the document lists.
+   */
   match(method: string, path: string): Operation | undefined {
-    const p = trim(path.split('?')[0] ?? '')
+    const p = path.split('?')[0] ?? ''
     return this.#templates.find((t) => t.op.method === method.toUpperCase() && t.regex.test(p))?.op
   }
 

@@ -459,8 +459,8 @@ describe('OpenAPI', () => {
   test('every social route is documented with a summary, its responses and its problems', async () => {
     const doc = (await ctx.call('GET', '/docs/json')).body
     const routes: Array<[string, string, string[]]> = [
-      ['/api/v1/posts/', 'post', ['201', '401', '422']],
-      ['/api/v1/posts/', 'get', ['200', '422']],
+      ['/api/v1/posts', 'post', ['201', '401', '422']],
+      ['/api/v1/posts', 'get', ['200', '422']],
       ['/api/v1/posts/{id}', 'get', ['200', '404']],
       ['/api/v1/posts/{id}', 'patch', ['200', '401', '403', '404', '422']],
       ['/api/v1/posts/{id}', 'delete', ['204', '401', '403', '404']],
@@ -470,7 +470,7 @@ describe('OpenAPI', () => {
       ['/api/v1/posts/{id}/like', 'put', ['200', '401', '404']],
       ['/api/v1/posts/{id}/like', 'delete', ['200', '401', '404']],
       ['/api/v1/posts/{id}/likes', 'get', ['200', '404', '422']],
-      ['/api/v1/timeline/', 'get', ['200', '401', '422']],
+      ['/api/v1/timeline', 'get', ['200', '401', '422']],
       ['/api/v1/users/{username}/posts', 'get', ['200', '404', '422']],
       ['/api/v1/users/{username}/likes', 'get', ['200', '404', '422']],
       ['/api/v1/users/{username}/followers', 'get', ['200', '404', '422']],
@@ -484,8 +484,8 @@ describe('OpenAPI', () => {
       expect(typeof op.summary).toBe('string')
       for (const s of statuses) expect(op.responses?.[s], `${method} ${path} ${s}`).toBeDefined()
     }
-    expect(doc.paths['/api/v1/timeline/'].get.security).toEqual([{ bearer: [] }])
-    const create = doc.paths['/api/v1/posts/'].post
+    expect(doc.paths['/api/v1/timeline'].get.security).toEqual([{ bearer: [] }])
+    const create = doc.paths['/api/v1/posts'].post
     expect(JSON.stringify(create.parameters ?? [])).toContain('idempotency-key')
   })
 })

@@ -61,7 +61,7 @@ function validRequest(
   const bodies: Record<string, unknown> = {
     'PATCH /api/v1/users/me': { bio: 'changed' },
     'DELETE /api/v1/users/me': { password: r.password },
-    'POST /api/v1/posts/': { text: 'hello' },
+    'POST /api/v1/posts': { text: 'hello' },
     'PATCH /api/v1/posts/{id}': { text: 'edited' },
     'PATCH /api/v1/admin/users/{username}': { disabled: false },
     'POST /api/v1/auth/password': { current_password: r.password, new_password: 'a brand new password' },
@@ -315,7 +315,7 @@ describe("another user's resources", () => {
         { method: 'DELETE', path: `/api/v1/users/${hidden.username}/follow`, status: 404, code: 'not_found' },
         { method: 'DELETE', path: `/api/v1/users/${carol.username}/follow`, status: 200 },
       ],
-      'POST /api/v1/posts/': [
+      'POST /api/v1/posts': [
         {
           method: 'POST',
           path: '/api/v1/posts',

@@ -92,6 +92,24 @@ function matchesPattern(pattern: string, path: string): boolean {
   return p.every((seg, i) => (seg.startsWith(':') ? s[i] !== '' : seg === '*' || seg === s[i]))
 }
 
+/**
+ * Every path is canonical without a trailing slash (`/api/v1/posts`, as the contract names them):
+ * `/api/v1/posts/` answers 308 to it, as GitHub's API does, so a client that adds one still gets
+ * there (with its method and body) and the document lists each path once. Returns the canonical
+ * path and query, or undefined when the path already is.
+ */
+export function withoutTrailingSlash(url: string): string | undefined {
+  const q = url.indexOf('?')
+  const end = q === -1 ? url.length : q
+  if (url.charCodeAt(end - 1) !== 47 /* / */) return undefined
+  const pathStart = url.indexOf('/', url.indexOf('//') + 2)
+  if (pathStart === -1 || end - 1 <= pathStart) return undefined
+  let cut = end - 1
+  while (cut > pathStart && url.charCodeAt(cut - 1) === 47) cut--
+  if (cut === pathStart) return undefined
+  return url.slice(pathStart, cut) + url.slice(end)
+}
+
 async function readLimited(request: Request, limit: number): Promise<string> {
   const declared = Number(request.headers.get('content-length') ?? 'NaN')
   if (declared > limit) throw payloadTooLarge(limit)
@@ -119,6 +137,12 @@ export function httpCore(options: CoreOptions) {
       set.headers['x-request-id'] = id
       set.headers['x-content-type-options'] = 'nosniff'
       set.headers['cache-control'] = 'no-store'
+      const canonical = withoutTrailingSlash(request.url)
+      if (canonical !== undefined) {
+        set.status = 308
+        set.headers.location = canonical
+        return new Response(null, { status: 308, headers: set.headers as Record<string, string> })
+      }
       const declared = Number(request.headers.get('content-length') ?? '0')
       if (declared > bodyLimit) throw payloadTooLarge(bodyLimit)
     })

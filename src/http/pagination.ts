@@ -1,13 +1,17 @@
 import { t } from 'elysia'
+import { chars, Query } from './params'
 import { invalidCursor } from './problem'
+
+/** The page size when a list is asked for none (`?limit=`). */
+export const DEFAULT_PAGE = 20
 
 /** `?limit=&cursor=` of every list. */
 export const PageQuery = {
   limit: t.Optional(
-    t.Integer({ minimum: 1, maximum: 100, default: 20, error: 'limit must be an integer from 1 to 100' }),
+    t.Integer({ minimum: 1, maximum: 100, default: DEFAULT_PAGE, error: 'limit must be an integer from 1 to 100' }),
   ),
   cursor: t.Optional(
-    t.String({
+    chars({
       maxLength: 512,
       description: 'Opaque; the next_cursor of the previous page',
       error: 'cursor is invalid',
@@ -15,42 +19,19 @@ export const PageQuery = {
   ),
 }
 
+/** The query of a list that takes nothing but `limit` and `cursor`. */
+export const PageOnlyQuery = Query({ ...PageQuery })
+
 export const pageOf = <T extends Parameters<typeof t.Array>[0]>(item: T, title: string) =>
   t.Object(
     { items: t.Array(item), next_cursor: t.Union([t.String(), t.Null()]) },
     { title, description: 'A page; pass next_cursor as ?cursor= for the next one (null on the last page)' },
   )
 
-type KeyPart = 'int' | 'string'
-type KeyValue<P extends KeyPart> = P extends 'int' ? number : string
-
-/** An opaque cursor: base64url of the list's name and the last item's key. */
-export function encodeCursor(list: string, key: Array<string | number>): string {
-  return Buffer.from(JSON.stringify([list, ...key])).toString('base64url')
-}
-
-/** The key inside a cursor issued for this list; anything else is 400 `invalid_cursor`. */
-export function decodeCursor<const P extends readonly KeyPart[]>(
-  list: string,
-  cursor: string | undefined,
-  parts: P,
-): { [I in keyof P]: KeyValue<P[I]> } | undefined {
-  if (cursor === undefined || cursor === '') return undefined
-  let decoded: unknown
-  try {
-    if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalidCursor()
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
-  } catch {
-    throw invalidCursor()
-  }
-  if (!Array.isArray(decoded) || decoded.length !== parts.length + 1 || decoded[0] !== list) throw invalidCursor()
-  const values = decoded.slice(1)
-  parts.forEach((part, i) => {
-    const v = values[i]
-    const ok = part === 'int' ? Number.isSafeInteger(v) && (v as number) >= 0 : typeof v === 'string' && v.length <= 256
-    if (!ok) throw invalidCursor()
-  })
-  return values as { [I in keyof P]: KeyValue<P[I]> }
+/** What a caller asks of a list: the query's `limit` and `cursor`. */
+export interface PageRequest {
+  limit?: number
+  cursor?: string
 }
 
 export interface Page<T> {
@@ -58,34 +39,78 @@ export interface Page<T> {
   next_cursor: string | null
 }
 
-/** Rows fetched with `limit + 1` → the page's rows and the cursor of the next page, if any. */
-function split<R>(rows: R[], limit: number, list: string, keyOf: (row: R) => Array<string | number>) {
-  const more = rows.length > limit
-  const pageRows = more ? rows.slice(0, limit) : rows
-  const last = pageRows[pageRows.length - 1]
-  return { pageRows, next: more && last !== undefined ? encodeCursor(list, keyOf(last)) : null }
+type KeyPart = 'int' | 'string'
+type KeyValues<P extends readonly KeyPart[]> = { [I in keyof P]: P[I] extends 'int' ? number : string }
+
+/**
+ * The keyset pagination of one list: its cursors are opaque (base64url of the list's name and the
+ * last item's key), and a cursor issued for another list, forged or stale, is 422 `validation_failed`
+ * on `cursor`, never a 500.
+ */
+export class Keyset<const P extends readonly KeyPart[]> {
+  constructor(
+    readonly name: string,
+    readonly parts: P,
+  ) {}
+
+  encode(key: KeyValues<P>): string {
+    return Buffer.from(JSON.stringify([this.name, ...key])).toString('base64url')
+  }
+
+  /** The key inside a cursor issued for this list (undefined without one). */
+  decode(cursor: string | undefined): KeyValues<P> | undefined {
+    if (cursor === undefined || cursor === '') return undefined
+    let decoded: unknown
+    try {
+      if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalidCursor()
+      decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+    } catch {
+      throw invalidCursor()
+    }
+    if (!Array.isArray(decoded) || decoded.length !== this.parts.length + 1 || decoded[0] !== this.name)
+      throw invalidCursor()
+    const values = decoded.slice(1)
+    this.parts.forEach((part, i) => {
+      const v = values[i]
+      const ok =
+        part === 'int' ? Number.isSafeInteger(v) && (v as number) >= 0 : typeof v === 'string' && v.length <= 256
+      if (!ok) throw invalidCursor()
+    })
+    return values as KeyValues<P>
+  }
+
+  /** Rows fetched with `limit + 1` → the page's rows and the cursor of the next page, if any. */
+  page<R>(rows: R[], limit: number, keyOf: (row: R) => KeyValues<P>): Page<R> {
+    const more = rows.length > limit
+    const items = more ? rows.slice(0, limit) : rows
+    const last = items[items.length - 1]
+    return { items, next_cursor: more && last !== undefined ? this.encode(keyOf(last)) : null }
+  }
 }
 
-/** Rows fetched with `limit + 1` → the page and the cursor of the next one, if any. */
-export function paginate<R, T>(
-  rows: R[],
-  limit: number,
-  list: string,
-  keyOf: (row: R) => Array<string | number>,
+/**
+ * A service's page of rows → the response: each row serialized, `Link: <…>; rel="next"` when there
+ * is a next page, sent as a ready JSON Response. The items come from rows the service already
+ * shaped, so the response schema is not checked again on every page (the test suite checks every
+ * response against the OpenAPI document).
+ *
+ * The headers the hooks put on `set` so far (request id, security headers, CORS, rate limits) move
+ * into the Response. Left on `set`, Elysia would copy the Response to merge them in: new Headers, a
+ * second Response, about a twentieth of a feed request's CPU under load. A hook that adds one
+ * later still gets it merged.
+ */
+export function paged<R, T>(
+  ctx: { request: Request; set: { headers: Record<string, unknown> } },
+  page: Page<R>,
   serialize: (row: R) => T,
-): Page<T> {
-  const { pageRows, next } = split(rows, limit, list, keyOf)
-  return { items: pageRows.map(serialize), next_cursor: next }
-}
-
-/** Sets `Link: <…>; rel="next"` when the page has a next one. */
-export function setLinkHeader(
-  set: { headers: Record<string, unknown> },
-  request: Request,
-  page: { next_cursor: string | null },
-) {
-  if (!page.next_cursor) return
-  set.headers.link = `<${nextPageTarget(request.url, page.next_cursor)}>; rel="next"`
+): Response {
+  const body: Page<T> = { items: page.items.map(serialize), next_cursor: page.next_cursor }
+  const headers = ctx.set.headers as Record<string, string>
+  if (body.next_cursor) headers.link = `<${nextPageTarget(ctx.request.url, body.next_cursor)}>; rel="next"`
+  headers['content-type'] = 'application/json'
+  const response = new Response(JSON.stringify(body), { headers })
+  ctx.set.headers = {}
+  return response
 }
 
 /**
@@ -100,32 +125,4 @@ export function nextPageTarget(url: string, cursor: string): string {
   const params = new URLSearchParams(q === -1 ? '' : url.slice(q + 1))
   params.set('cursor', cursor)
   return `${path}?${params}`
-}
-
-/**
- * Like `paginate` plus `setLinkHeader`, sent as a ready JSON Response: the items are built by
- * `serialize` from rows the service already shaped, so the response schema is not checked again
- * on every page (the tests and the reliability suite check pages against the OpenAPI document).
- *
- * The headers the hooks put on `set` so far (request id, security headers, CORS, Link) move into
- * the Response. Left on `set`, Elysia would copy the Response to merge them in: new Headers, a
- * second Response, about a twentieth of a feed request's CPU under load. A hook that adds one
- * later still gets it merged.
- */
-export function pageResponse<R, T>(
-  rows: R[],
-  limit: number,
-  list: string,
-  keyOf: (row: R) => Array<string | number>,
-  serialize: (row: R) => T,
-  set: { headers: Record<string, unknown> },
-  request: Request,
-): Response {
-  const page = paginate(rows, limit, list, keyOf, serialize)
-  setLinkHeader(set, request, page)
-  const headers = set.headers as Record<string, string>
-  headers['content-type'] = 'application/json'
-  const response = new Response(JSON.stringify(page), { headers })
-  set.headers = {}
-  return response
 }

@@ -1,19 +1,13 @@
-import { Elysia, t } from 'elysia'
-import { decodeCursor, PageQuery, pageOf, paginate, setLinkHeader } from '../../http/pagination'
+import { Elysia } from 'elysia'
+import { paged } from '../../http/pagination'
 import { forbidden } from '../../http/problem'
 import { models, problems } from '../../http/schemas'
 import type { AuthPlugin } from '../auth/plugin'
-import { PrivateUser, SearchQuery, UsernameParams } from '../users/model'
+import { PrivateUser, PrivateUserPage, SearchQuery, UsernameParams } from '../users/model'
 import { privateUser } from '../users/serializer'
 import type { UserService } from '../users/service'
-
-export const AdminUserPatch = t.Object(
-  {
-    role: t.Optional(t.Union([t.Literal('user'), t.Literal('admin')], { error: 'role must be user or admin' })),
-    disabled: t.Optional(t.Boolean({ error: 'disabled must be true or false' })),
-  },
-  { additionalProperties: false },
-)
+import { AdminUserPatch } from './model'
+import { canChangeUser, isAdmin } from './policy'
 
 export function adminModule({ users, authPlugin }: { users: UserService; authPlugin: AuthPlugin }) {
   return new Elysia({ prefix: '/admin', detail: { tags: ['admin'] } })
@@ -22,27 +16,15 @@ export function adminModule({ users, authPlugin }: { users: UserService; authPlu
     .guard({ auth: true }, (app) =>
       app
         .onBeforeHandle(({ viewer }) => {
-          if (viewer.role !== 'admin') throw forbidden('Only administrators may do this')
+          if (!isAdmin(viewer)) throw forbidden('Only administrators may do this')
         })
         .get(
           '/users',
-          async ({ query, request, set }) => {
-            const [after] = decodeCursor('admin-users', query.cursor, ['string'] as const) ?? []
-            const limit = query.limit ?? 20
-            const rows = await users.adminList(query.q?.trim() || undefined, after, limit)
-            const page = paginate(
-              rows,
-              limit,
-              'admin-users',
-              (u) => [u.username.toLowerCase()],
-              (u) => privateUser(u),
-            )
-            setLinkHeader(set, request, page)
-            return page
-          },
+          async (ctx) =>
+            paged(ctx, await users.adminList(ctx.query.q?.trim() || undefined, ctx.query), (u) => privateUser(u)),
           {
-            query: t.Object({ ...SearchQuery.properties, ...PageQuery }),
-            response: { 200: pageOf(PrivateUser, 'PrivateUserPage'), ...problems(400, 401, 403, 422) },
+            query: SearchQuery,
+            response: { 200: PrivateUserPage, ...problems(400, 401, 403, 422) },
             detail: {
               summary: 'Every user, disabled ones too',
               description: '`q` matches the start of a username, display name or email, ignoring case.',
@@ -52,10 +34,7 @@ export function adminModule({ users, authPlugin }: { users: UserService; authPlu
         .patch(
           '/users/:username',
           async ({ params, body, viewer }) => {
-            if (
-              params.username.toLowerCase() === viewer.username.toLowerCase() &&
-              (body.disabled || body.role === 'user')
-            )
+            if (!canChangeUser(viewer, params.username, body))
               throw forbidden('Administrators cannot disable or demote themselves')
             return privateUser(await users.adminUpdate(params.username, body))
           },

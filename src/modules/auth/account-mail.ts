@@ -1,11 +1,12 @@
 import { and, eq, gt, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { accountTokens, sessions, type UserRow, users } from '../../db/schema'
+import { sha256 } from '../../hash'
 import { conflict, HttpError, notFound } from '../../http/problem'
 import { passwordResetMessage, verifyEmailMessage } from '../mail/messages'
 import { enqueueMail } from '../mail/outbox'
 import type { PasswordHasher } from './password'
-import { randomId, sha256 } from './tokens'
+import { randomId } from './tokens'
 
 type Purpose = 'verify_email' | 'password_reset'
 

@@ -1,7 +1,5 @@
 import { Elysia, t } from 'elysia'
-import { iso } from '../../http/iso'
 import { HttpError, unprocessable } from '../../http/problem'
-import { clientIp, type RateLimit } from '../../http/rate-limit'
 import { models, problems } from '../../http/schemas'
 import { PrivateUser } from '../users/model'
 import { privateUser } from '../users/serializer'
@@ -14,22 +12,20 @@ import {
   RegisterResponse,
   ResetBody,
   ResetRequestBody,
-  Session,
+  SessionList,
   SessionParams,
   TokenBody,
   TokenOnlyBody,
   TokenPair,
 } from './model'
 import type { AuthPlugin } from './plugin'
+import { sessionList } from './serializer'
 import type { AuthService } from './service'
 
 export interface AuthModuleDeps {
   auth: AuthService
   accountMail: AccountMailService
   authPlugin: AuthPlugin
-  /** AUTH_RATE_LIMIT: attempts per minute per client IP and per account. */
-  attempts: RateLimit
-  trustProxy: boolean
 }
 
 const invalidRequest = (field: string, message: string) =>
@@ -40,20 +36,13 @@ const invalidRequest = (field: string, message: string) =>
 
 const userAgentOf = (request: Request) => request.headers.get('user-agent')?.slice(0, 512) ?? null
 
-export function authModule({ auth, accountMail, authPlugin, attempts, trustProxy }: AuthModuleDeps) {
-  const limit = (request: Request, server: Parameters<typeof clientIp>[1], account?: string) =>
-    attempts.consume(
-      `ip:${clientIp(request, server, trustProxy)}`,
-      ...(account ? [`account:${account.toLowerCase()}`] : []),
-    )
-
+export function authModule({ auth, accountMail, authPlugin }: AuthModuleDeps) {
   return new Elysia({ prefix: '/auth', detail: { tags: ['auth'] } })
     .use(models)
     .use(authPlugin)
     .post(
       '/register',
-      async ({ body, request, server, set }) => {
-        Object.assign(set.headers, await limit(request, server, body.username))
+      async ({ body, request, set }) => {
         const { user, ...tokens } = await auth.register(
           { username: body.username, email: body.email, password: body.password, displayName: body.display_name },
           userAgentOf(request),
@@ -62,6 +51,7 @@ export function authModule({ auth, accountMail, authPlugin, attempts, trustProxy
         return { user: privateUser(user), ...tokens }
       },
       {
+        rateLimit: 'auth:username',
         body: RegisterBody,
         response: { 201: RegisterResponse, ...problems(400, 409, 413, 415, 422, 429) },
         detail: {
@@ -72,18 +62,16 @@ export function authModule({ auth, accountMail, authPlugin, attempts, trustProxy
     )
     .post(
       '/token',
-      async ({ body, request, server, set }) => {
+      async ({ body, request }) => {
         const grant = body.grant_type
         if (!grant) throw invalidRequest('grant_type', 'is required')
         if (grant === 'password') {
           if (!body.username) throw invalidRequest('username', 'is required')
           if (!body.password) throw invalidRequest('password', 'is required')
-          Object.assign(set.headers, await limit(request, server, body.username))
           return auth.login(body.username, body.password, userAgentOf(request))
         }
         if (grant === 'refresh_token') {
           if (!body.refresh_token) throw invalidRequest('refresh_token', 'is required')
-          Object.assign(set.headers, await limit(request, server))
           return auth.refresh(body.refresh_token)
         }
         throw new HttpError(400, 'validation_failed', 'grant_type must be password or refresh_token', {
@@ -92,6 +80,7 @@ export function authModule({ auth, accountMail, authPlugin, attempts, trustProxy
         })
       },
       {
+        rateLimit: 'auth:username',
         body: TokenBody,
         response: { 200: TokenPair, ...problems(400, 401, 403, 413, 415, 422, 429) },
         detail: {
@@ -104,23 +93,17 @@ export function authModule({ auth, accountMail, authPlugin, attempts, trustProxy
         },
       },
     )
-    .post(
-      '/refresh',
-      async ({ body, request, server, set }) => {
-        Object.assign(set.headers, await limit(request, server))
-        return auth.refresh(body.refresh_token)
+    .post('/refresh', ({ body }) => auth.refresh(body.refresh_token), {
+      rateLimit: 'auth',
+      body: RefreshBody,
+      response: { 200: TokenPair, ...problems(400, 401, 413, 415, 422, 429) },
+      detail: {
+        summary: 'Rotate a refresh token',
+        description:
+          'Returns a new pair; the presented refresh token stops working. Presenting an already-rotated ' +
+          'refresh token ends that whole session (reuse detection) and answers 401.',
       },
-      {
-        body: RefreshBody,
-        response: { 200: TokenPair, ...problems(400, 401, 413, 415, 422, 429) },
-        detail: {
-          summary: 'Rotate a refresh token',
-          description:
-            'Returns a new pair; the presented refresh token stops working. Presenting an already-rotated ' +
-            'refresh token ends that whole session (reuse detection) and answers 401.',
-        },
-      },
-    )
+    })
     .post(
       '/logout',
       async ({ viewer, set }) => {
@@ -145,30 +128,14 @@ export function authModule({ auth, accountMail, authPlugin, attempts, trustProxy
         detail: { summary: 'End every session of the user' },
       },
     )
-    .get(
-      '/sessions',
-      async ({ viewer }) => {
-        const rows = await auth.listSessions(viewer)
-        return {
-          items: rows.map((s) => ({
-            id: s.id,
-            created_at: iso(s.createdAt),
-            last_used_at: iso(s.lastUsedAt),
-            user_agent: s.userAgent,
-            current: s.id === viewer.sessionId,
-          })),
-          next_cursor: null,
-        }
+    .get('/sessions', async ({ viewer }) => sessionList(await auth.listSessions(viewer), viewer), {
+      auth: true,
+      response: { 200: SessionList, ...problems(401, 403) },
+      detail: {
+        summary: "The user's live sessions",
+        description: 'Every live session in one page, most recently used first (next_cursor is always null).',
       },
-      {
-        auth: true,
-        response: { 200: t.Object({ items: t.Array(Session), next_cursor: t.Null() }), ...problems(401, 403) },
-        detail: {
-          summary: "The user's live sessions",
-          description: 'Every live session in one page, most recently used first (next_cursor is always null).',
-        },
-      },
-    )
+    })
     .delete(
       '/sessions/:id',
       async ({ viewer, params, set }) => {
@@ -184,14 +151,14 @@ export function authModule({ auth, accountMail, authPlugin, attempts, trustProxy
     )
     .post(
       '/password',
-      async ({ viewer, body, request, server, set }) => {
-        Object.assign(set.headers, await limit(request, server, viewer.username))
+      async ({ viewer, body, set }) => {
         if (body.current_password === body.new_password)
           throw unprocessable('new_password', 'must differ from current_password')
         await auth.changePassword(viewer, body.current_password, body.new_password)
         set.status = 204
       },
       {
+        rateLimit: 'auth:viewer',
         auth: true,
         body: PasswordBody,
         response: { 204: t.Void(), ...problems(400, 401, 403, 413, 415, 422, 429) },
@@ -200,13 +167,13 @@ export function authModule({ auth, accountMail, authPlugin, attempts, trustProxy
     )
     .post(
       '/verify-email/request',
-      async ({ viewer, request, server, set }) => {
-        Object.assign(set.headers, await limit(request, server, viewer.username))
+      async ({ viewer, set }) => {
         await accountMail.requestVerification(viewer.id)
         set.status = 202
         return { message: 'A verification link is on its way to your email address.' }
       },
       {
+        rateLimit: 'auth:viewer',
         auth: true,
         response: { 202: Accepted, ...problems(401, 403, 409, 429) },
         detail: {
@@ -218,11 +185,11 @@ export function authModule({ auth, accountMail, authPlugin, attempts, trustProxy
     )
     .post(
       '/verify-email',
-      async ({ body, request, server, set }) => {
-        Object.assign(set.headers, await limit(request, server))
+      async ({ body }) => {
         return privateUser(await accountMail.verifyEmail(body.token))
       },
       {
+        rateLimit: 'auth',
         body: TokenOnlyBody,
         response: { 200: PrivateUser, ...problems(400, 413, 415, 422, 429) },
         detail: {
@@ -233,13 +200,13 @@ export function authModule({ auth, accountMail, authPlugin, attempts, trustProxy
     )
     .post(
       '/password-reset/request',
-      async ({ body, request, server, set }) => {
-        Object.assign(set.headers, await limit(request, server, body.email))
+      async ({ body, set }) => {
         await accountMail.requestReset(body.email)
         set.status = 202
         return { message: 'If the address belongs to an account, a reset link is on its way.' }
       },
       {
+        rateLimit: 'auth:email',
         body: ResetRequestBody,
         response: { 202: Accepted, ...problems(400, 413, 415, 422, 429) },
         detail: {
@@ -250,12 +217,12 @@ export function authModule({ auth, accountMail, authPlugin, attempts, trustProxy
     )
     .post(
       '/password-reset',
-      async ({ body, request, server, set }) => {
-        Object.assign(set.headers, await limit(request, server))
+      async ({ body, set }) => {
         await accountMail.resetPassword(body.token, body.new_password)
         set.status = 204
       },
       {
+        rateLimit: 'auth',
         body: ResetBody,
         response: { 204: t.Void(), ...problems(400, 413, 415, 422, 429) },
         detail: {

@@ -1,13 +1,14 @@
 import { t } from 'elysia'
-import { PrivateUser, username } from '../users/model'
+import { chars } from '../../http/params'
+import { displayName, PrivateUser, username } from '../users/model'
 
-const password = t.String({
+const password = chars({
   minLength: 8,
   maxLength: 128,
   error: 'password must be 8 to 128 characters',
 })
 
-export const email = t.String({
+export const email = chars({
   maxLength: 254,
   pattern: '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$',
   // The format PrivateUser's `email` is checked against on the way out: an address accepted
@@ -22,7 +23,7 @@ export const RegisterBody = t.Object(
     username,
     email,
     password,
-    display_name: t.Optional(t.String({ maxLength: 50, error: 'display_name must be at most 50 characters' })),
+    display_name: t.Optional(displayName),
   },
   { additionalProperties: false },
 )
@@ -43,24 +44,40 @@ export const RegisterResponse = t.Object({ user: PrivateUser, ...tokenFields }, 
  */
 export const TokenBody = t.Object(
   {
-    grant_type: t.Optional(t.String({ maxLength: 64, examples: ['password', 'refresh_token'] })),
-    username: t.Optional(t.String({ maxLength: 254, description: 'Username or email (password grant)' })),
-    password: t.Optional(t.String({ maxLength: 128 })),
-    refresh_token: t.Optional(t.String({ maxLength: 4096 })),
-    scope: t.Optional(t.String({ maxLength: 256, description: 'Accepted and ignored' })),
-    client_id: t.Optional(t.String({ maxLength: 256, description: 'Accepted and ignored' })),
+    grant_type: t.Optional(
+      chars({
+        maxLength: 64,
+        examples: ['password', 'refresh_token'],
+        error: 'grant_type must be at most 64 characters',
+      }),
+    ),
+    username: t.Optional(
+      chars({
+        maxLength: 254,
+        description: 'Username or email (password grant)',
+        error: 'username must be at most 254 characters',
+      }),
+    ),
+    password: t.Optional(chars({ maxLength: 128, error: 'password must be at most 128 characters' })),
+    refresh_token: t.Optional(chars({ maxLength: 4096, error: 'refresh_token must be at most 4096 characters' })),
+    scope: t.Optional(
+      chars({ maxLength: 256, description: 'Accepted and ignored', error: 'scope must be at most 256 characters' }),
+    ),
+    client_id: t.Optional(
+      chars({ maxLength: 256, description: 'Accepted and ignored', error: 'client_id must be at most 256 characters' }),
+    ),
   },
   { additionalProperties: false },
 )
 
 export const RefreshBody = t.Object(
-  { refresh_token: t.String({ minLength: 1, maxLength: 4096, error: 'refresh_token is required' }) },
+  { refresh_token: chars({ minLength: 1, maxLength: 4096, error: 'refresh_token is required' }) },
   { additionalProperties: false },
 )
 
 export const PasswordBody = t.Object(
   {
-    current_password: t.String({ minLength: 1, maxLength: 128, error: 'current_password is required' }),
+    current_password: chars({ minLength: 1, maxLength: 128, error: 'current_password is required' }),
     new_password: password,
   },
   { additionalProperties: false },
@@ -77,18 +94,22 @@ export const Session = t.Object(
   { title: 'Session' },
 )
 
+export const SessionList = t.Object(
+  { items: t.Array(Session), next_cursor: t.Null() },
+  { title: 'SessionList', description: 'Every live session in one page' },
+)
+
 export const SessionParams = t.Object({ id: t.String() })
 
 export const Accepted = t.Object({ message: t.String() }, { title: 'Accepted' })
 
-export const TokenOnlyBody = t.Object(
-  { token: t.String({ minLength: 1, maxLength: 256, error: 'token is required' }) },
-  { additionalProperties: false },
-)
+const mailedToken = chars({ minLength: 1, maxLength: 256, error: 'token is required' })
+
+export const TokenOnlyBody = t.Object({ token: mailedToken }, { additionalProperties: false })
 
 export const ResetRequestBody = t.Object({ email }, { additionalProperties: false })
 
-export const ResetBody = t.Object(
-  { token: t.String({ minLength: 1, maxLength: 256, error: 'token is required' }), new_password: password },
-  { additionalProperties: false },
-)
+export const ResetBody = t.Object({ token: mailedToken, new_password: password }, { additionalProperties: false })
+
+export type SessionWire = typeof Session.static
+export type SessionListWire = typeof SessionList.static

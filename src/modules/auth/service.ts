@@ -1,9 +1,10 @@
 import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { sessions, type UserRow, users } from '../../db/schema'
+import { sha256 } from '../../hash'
 import { accountDisabled, conflict, HttpError, notFound, unauthorized, unprocessable } from '../../http/problem'
 import type { PasswordHasher } from './password'
-import { randomId, sha256, type TokenService } from './tokens'
+import { randomId, type TokenService } from './tokens'
 
 /** Who is calling: resolved once per request from the access token and its live session. */
 export interface Viewer {

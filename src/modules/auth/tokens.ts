@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { jwt } from '@elysiajs/jwt'
 import { errors, jwtVerify } from 'jose'
 import { unauthorized } from '../../http/problem'
@@ -21,12 +21,13 @@ export interface TokenClaims {
 export type TokenType = 'access' | 'refresh'
 
 export const randomId = (bytes = 16) => randomBytes(bytes).toString('base64url')
-export const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url')
 
 /**
  * Signs HS256 JWTs with `exp` always set, and verifies them with the algorithm, issuer,
- * audience, required claims and token type pinned: `@elysiajs/jwt`'s own `verify()`
- * without options accepts other HMAC algorithms, missing `exp` and any `typ`.
+ * audience, required claims and token type pinned. The two sides use two libraries on purpose:
+ * `@elysiajs/jwt` signs (it sets the header and claims we issue), `jose` verifies, because
+ * `@elysiajs/jwt`'s own `verify()` without options accepts other HMAC algorithms, a missing `exp`
+ * and any `typ`.
  */
 export class TokenService {
   readonly #key: Uint8Array

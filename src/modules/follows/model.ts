@@ -7,3 +7,5 @@ export const FollowResult = t.Object(
   },
   { title: 'FollowResult' },
 )
+
+export type FollowResultWire = typeof FollowResult.static

@@ -1,35 +1,36 @@
 import { and, desc, eq, lt, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { follows, users } from '../../db/schema'
+import { DEFAULT_PAGE, Keyset, type PageRequest } from '../../http/pagination'
 import { notFound, unprocessable } from '../../http/problem'
 import type { Viewer } from '../auth/service'
-import { enabledUserId } from '../posts/service'
-import { userColumnsFor, withRelation } from '../users/service'
+import { enabledUsername, type UserService, userColumnsFor, withRelation } from '../users/service'
+import { canFollow } from './policy'
 
 export interface FollowState {
   following: boolean
   followersCount: number
 }
 
-/** An enabled user by username, ignoring case (the same rule as GET /users/:username). */
-const byUsername = (username: string) =>
-  and(sql`lower(${users.username}) = lower(${username})`, eq(users.disabled, false))
+const lists = { followers: new Keyset('followers', ['int']), following: new Keyset('following', ['int']) }
 
 export class FollowService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly users: UserService,
+  ) {}
 
   /**
    * Follows a user, idempotently. The row and the followee's count (kept by a trigger) are
    * written and read in one atomic batch, so concurrent follows each see an exact count.
    */
   async follow(viewer: Viewer, username: string): Promise<FollowState> {
-    if (username.toLowerCase() === viewer.username.toLowerCase())
-      throw unprocessable('username', 'is you; you cannot follow yourself')
+    if (!canFollow(viewer, username)) throw unprocessable('username', 'is you; you cannot follow yourself')
     const [, counted] = await this.db.batch([
       this.db.run(sql`
         insert into ${follows} (follower_id, followee_id, created_at)
         select ${viewer.id}, ${users.id}, ${Date.now()} from ${users}
-        where ${byUsername(username)} and ${users.id} <> ${viewer.id}
+        where ${enabledUsername(username)} and ${users.id} <> ${viewer.id}
         on conflict do nothing`),
       this.#followersCount(username),
     ])
@@ -46,7 +47,7 @@ export class FollowService {
         .where(
           and(
             eq(follows.followerId, viewer.id),
-            sql`${follows.followeeId} = (select ${users.id} from ${users} where ${byUsername(username)})`,
+            sql`${follows.followeeId} = (select ${users.id} from ${users} where ${enabledUsername(username)})`,
           ),
         ),
       this.#followersCount(username),
@@ -57,27 +58,18 @@ export class FollowService {
   }
 
   #followersCount(username: string) {
-    return this.db.select({ followersCount: users.followersCount }).from(users).where(byUsername(username))
+    return this.db.select({ followersCount: users.followersCount }).from(users).where(enabledUsername(username))
   }
 
-  /** Who follows the user, most recent follow first (follows_followee_id_idx). */
-  followers(username: string, before: number | undefined, limit: number, viewerId?: number) {
-    return this.#list('followers', username, before, limit, viewerId)
-  }
-
-  /** Whom the user follows, most recent follow first (follows_follower_id_idx). */
-  following(username: string, before: number | undefined, limit: number, viewerId?: number) {
-    return this.#list('following', username, before, limit, viewerId)
-  }
-
-  async #list(
-    direction: 'followers' | 'following',
-    username: string,
-    before: number | undefined,
-    limit: number,
-    viewerId?: number,
-  ) {
-    const userId = await enabledUserId(this.db, username)
+  /**
+   * Who follows the user (`followers`, follows_followee_id_idx) or whom the user follows
+   * (`following`, follows_follower_id_idx), most recent follow first.
+   */
+  async list(direction: 'followers' | 'following', username: string, page: PageRequest, viewerId?: number) {
+    const keyset = lists[direction]
+    const [before] = keyset.decode(page.cursor) ?? []
+    const limit = page.limit ?? DEFAULT_PAGE
+    const userId = await this.users.enabledId(username)
     const [self, other] =
       direction === 'followers' ? [follows.followeeId, follows.followerId] : [follows.followerId, follows.followeeId]
     const rows = await this.db
@@ -94,6 +86,7 @@ export class FollowService {
       )
       .orderBy(desc(follows.id))
       .limit(limit + 1)
-    return rows.map((r) => ({ followId: r.followId, user: withRelation(r) }))
+    const items = rows.map((r) => ({ followId: r.followId, user: withRelation(r) }))
+    return keyset.page(items, limit, (r) => [r.followId])
   }
 }

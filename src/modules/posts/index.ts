@@ -1,23 +1,20 @@
 import { Elysia, t } from 'elysia'
-import { decodeCursor, pageOf, pageResponse, paginate, setLinkHeader } from '../../http/pagination'
+import { PageOnlyQuery, paged } from '../../http/pagination'
 import { notFound } from '../../http/problem'
 import { models, problems } from '../../http/schemas'
 import type { AuthPlugin } from '../auth/plugin'
-import { PublicUser } from '../users/model'
-import { publicUser } from '../users/serializer'
 import {
   CreatePostBody,
   FeedQuery,
   IdempotencyHeaders,
-  LikeResult,
-  PageOnlyQuery,
   Post,
   PostContext,
+  PostPage,
   PostParams,
-  PostVersion,
+  PostVersionPage,
   UpdatePostBody,
 } from './model'
-import { LIST_CURSOR, post, postFromRow, postVersion } from './serializer'
+import { post, postVersion } from './serializer'
 import { type PostService, parseId } from './service'
 
 export interface PostsModuleDeps {
@@ -25,10 +22,8 @@ export interface PostsModuleDeps {
   authPlugin: AuthPlugin
 }
 
-const PostPage = pageOf(Post, 'PostPage')
-
 /** A post id from the path; one that cannot be a post id is simply not found. */
-function postId(raw: string): number {
+export function postId(raw: string): number {
   const id = parseId(raw)
   if (id === undefined) throw notFound('post')
   return id
@@ -39,7 +34,7 @@ export function postsModule({ posts, authPlugin }: PostsModuleDeps) {
     .use(models)
     .use(authPlugin)
     .post(
-      '/',
+      '',
       async ({ viewer, body, headers, set }) => {
         const { row, replayed } = await posts.create(viewer, {
           text: body.text,
@@ -66,13 +61,8 @@ export function postsModule({ posts, authPlugin }: PostsModuleDeps) {
       },
     )
     .get(
-      '/',
-      async ({ query, viewer, request, set }) => {
-        const [before] = decodeCursor('posts', query.cursor, ['int'] as const) ?? []
-        const limit = query.limit ?? 20
-        const rows = await posts.feed(query.include_replies ?? false, before, limit, viewer?.id)
-        return pageResponse(rows, limit, 'posts', (r) => [Number(r[LIST_CURSOR])], postFromRow, set, request)
-      },
+      '',
+      async (ctx) => paged(ctx, await posts.feed(ctx.query.include_replies ?? false, ctx.query, ctx.viewer?.id), post),
       {
         optionalAuth: true,
         query: FeedQuery,
@@ -91,12 +81,7 @@ export function postsModule({ posts, authPlugin }: PostsModuleDeps) {
     })
     .get(
       '/:id/replies',
-      async ({ params, query, viewer, request, set }) => {
-        const [after] = decodeCursor('replies', query.cursor, ['int'] as const) ?? []
-        const limit = query.limit ?? 20
-        const rows = await posts.replies(postId(params.id), after, limit, viewer?.id)
-        return pageResponse(rows, limit, 'replies', (r) => [Number(r[LIST_CURSOR])], postFromRow, set, request)
-      },
+      async (ctx) => paged(ctx, await posts.replies(postId(ctx.params.id), ctx.query, ctx.viewer?.id), post),
       {
         optionalAuth: true,
         params: PostParams,
@@ -125,18 +110,11 @@ export function postsModule({ posts, authPlugin }: PostsModuleDeps) {
     )
     .get(
       '/:id/history',
-      async ({ params, query, request, set }) => {
-        const [after] = decodeCursor('history', query.cursor, ['int'] as const) ?? []
-        const limit = query.limit ?? 20
-        const rows = await posts.history(postId(params.id), after, limit)
-        const page = paginate(rows, limit, 'history', (r) => [r.id], postVersion)
-        setLinkHeader(set, request, page)
-        return page
-      },
+      async (ctx) => paged(ctx, await posts.history(postId(ctx.params.id), ctx.query), postVersion),
       {
         params: PostParams,
         query: PageOnlyQuery,
-        response: { 200: pageOf(PostVersion, 'PostVersionPage'), ...problems(400, 404, 422) },
+        response: { 200: PostVersionPage, ...problems(400, 404, 422) },
         detail: {
           summary: 'Earlier versions of an edited post, oldest first',
           description: 'Each version is the text as it was before an edit, with when it was written.',
@@ -166,84 +144,6 @@ export function postsModule({ posts, authPlugin }: PostsModuleDeps) {
         detail: {
           summary: 'Delete a post',
           description: 'The author or an admin (403 otherwise). Replies stay, and their reply_to_id still names it.',
-        },
-      },
-    )
-    .put(
-      '/:id/like',
-      async ({ params, viewer }) => {
-        const { liked, likesCount } = await posts.like(viewer, postId(params.id))
-        return { liked, likes_count: likesCount }
-      },
-      {
-        auth: true,
-        params: PostParams,
-        response: { 200: LikeResult, ...problems(401, 404, 429) },
-        detail: { summary: 'Like a post (idempotent)' },
-      },
-    )
-    .delete(
-      '/:id/like',
-      async ({ params, viewer }) => {
-        const { liked, likesCount } = await posts.unlike(viewer, postId(params.id))
-        return { liked, likes_count: likesCount }
-      },
-      {
-        auth: true,
-        params: PostParams,
-        response: { 200: LikeResult, ...problems(401, 404, 429) },
-        detail: { summary: 'Unlike a post (idempotent)' },
-      },
-    )
-    .get(
-      '/:id/likes',
-      async ({ params, query, viewer, request, set }) => {
-        const [before] = decodeCursor('post-likes', query.cursor, ['int'] as const) ?? []
-        const limit = query.limit ?? 20
-        const rows = await posts.likers(postId(params.id), before, limit, viewer?.id)
-        const page = paginate(
-          rows,
-          limit,
-          'post-likes',
-          (r) => [r.likeId],
-          (r) => publicUser(r.user, r.user.relation),
-        )
-        setLinkHeader(set, request, page)
-        return page
-      },
-      {
-        optionalAuth: true,
-        params: PostParams,
-        query: PageOnlyQuery,
-        response: { 200: pageOf(PublicUser, 'PublicUserPage'), ...problems(400, 401, 404, 422) },
-        detail: { summary: 'Who liked a post, most recent like first' },
-      },
-    )
-}
-
-export function timelineModule({ posts, authPlugin }: PostsModuleDeps) {
-  return new Elysia({ prefix: '/timeline', detail: { tags: ['posts'] } })
-    .use(models)
-    .use(authPlugin)
-    .get(
-      '/',
-      async ({ query, viewer, request, set }) => {
-        const [before] = decodeCursor('timeline', query.cursor, ['int'] as const) ?? []
-        const limit = query.limit ?? 20
-        const rows = await posts.timeline(viewer.id, before, limit)
-        return pageResponse(rows, limit, 'timeline', (r) => [Number(r[LIST_CURSOR])], postFromRow, set, request)
-      },
-      {
-        auth: true,
-        query: PageOnlyQuery,
-        response: { 200: PostPage, ...problems(400, 401, 403, 422) },
-        detail: {
-          summary: 'Your home timeline',
-          description:
-            'Your posts and those of the people you follow (replies included), newest first. ' +
-            'Your own posts appear at once, as do most others. A post by an account with many ' +
-            'followers, or the earlier posts of an account with many posts that you just followed, ' +
-            'arrive within moments, in the background; so do removals after a deletion or an unfollow.',
         },
       },
     )

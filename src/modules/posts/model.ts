@@ -1,5 +1,6 @@
 import { t } from 'elysia'
-import { PageQuery } from '../../http/pagination'
+import { PageQuery, pageOf } from '../../http/pagination'
+import { chars, Query } from '../../http/params'
 import { UserSummary } from '../users/model'
 
 const id = t.String({ description: 'Opaque identifier', examples: ['42'] })
@@ -31,11 +32,13 @@ export const Post = t.Object(
   { title: 'Post' },
 )
 
+export const PostPage = pageOf(Post, 'PostPage')
+
 export const CreatePostBody = t.Object(
   {
     text,
     reply_to_id: t.Optional(
-      t.Union([t.String({ maxLength: 32 }), t.Null()], {
+      t.Union([chars({ maxLength: 32, error: 'reply_to_id must be a post id (a string) or null' }), t.Null()], {
         error: 'reply_to_id must be a post id (a string) or null',
         description: 'Makes the post a reply; an unknown post is 422',
       }),
@@ -48,7 +51,7 @@ export const UpdatePostBody = t.Object({ text }, { additionalProperties: false }
 
 export const IdempotencyHeaders = t.Object({
   'idempotency-key': t.Optional(
-    t.String({
+    chars({
       minLength: 1,
       maxLength: 255,
       error: 'idempotency-key must be 1 to 255 characters',
@@ -61,7 +64,7 @@ export const IdempotencyHeaders = t.Object({
 
 export const PostParams = t.Object({ id: t.String({ description: 'Post id' }) })
 
-export const FeedQuery = t.Object({
+export const FeedQuery = Query({
   include_replies: t.Optional(
     t.Boolean({
       default: false,
@@ -72,7 +75,7 @@ export const FeedQuery = t.Object({
   ...PageQuery,
 })
 
-export const UserPostsQuery = t.Object({
+export const UserPostsQuery = Query({
   include_replies: t.Optional(
     t.Boolean({
       default: true,
@@ -82,10 +85,6 @@ export const UserPostsQuery = t.Object({
   ),
   ...PageQuery,
 })
-
-export const PageOnlyQuery = t.Object({ ...PageQuery })
-
-export const LikeResult = t.Object({ liked: t.Boolean(), likes_count: t.Integer() }, { title: 'LikeResult' })
 
 export const PostContext = t.Object(
   {
@@ -106,6 +105,8 @@ export const PostVersion = t.Object(
   },
   { title: 'PostVersion', description: 'An earlier version of an edited post' },
 )
+
+export const PostVersionPage = pageOf(PostVersion, 'PostVersionPage')
 
 export type PostWire = typeof Post.static
 export type PostVersionWire = typeof PostVersion.static

@@ -1,4 +1,6 @@
 import { t } from 'elysia'
+import { PageQuery, pageOf } from '../../http/pagination'
+import { chars, Query } from '../../http/params'
 
 const id = t.String({ description: 'Opaque identifier', examples: ['42'] })
 const timestamp = t.String({ format: 'date-time', examples: ['2026-11-23T03:00:00.000Z'] })
@@ -26,6 +28,8 @@ const publicFields = {
 
 export const PublicUser = t.Object(publicFields, { title: 'PublicUser' })
 
+export const PublicUserPage = pageOf(PublicUser, 'PublicUserPage')
+
 export const PrivateUser = t.Object(
   {
     ...publicFields,
@@ -37,7 +41,13 @@ export const PrivateUser = t.Object(
   { title: 'PrivateUser', description: 'Only for the user themselves and for admins' },
 )
 
-export const username = t.String({
+export const PrivateUserPage = pageOf(PrivateUser, 'PrivateUserPage')
+
+export const displayName = chars({ maxLength: 50, error: 'display_name must be at most 50 characters' })
+
+export const username = chars({
+  minLength: 3,
+  maxLength: 30,
   pattern: '^[a-z0-9_]{3,30}$',
   error: 'username must be 3 to 30 characters of a-z, 0-9 and _',
   examples: ['alice'],
@@ -48,12 +58,12 @@ export const UsernameParams = t.Object({ username: t.String() })
 
 export const UpdateMeBody = t.Object(
   {
-    display_name: t.Optional(t.String({ maxLength: 50, error: 'display_name must be at most 50 characters' })),
-    bio: t.Optional(t.String({ maxLength: 300, error: 'bio must be at most 300 characters' })),
+    display_name: t.Optional(displayName),
+    bio: t.Optional(chars({ maxLength: 300, error: 'bio must be at most 300 characters' })),
     avatar_url: t.Optional(
       t.Union(
         [
-          t.String({
+          chars({
             maxLength: 2048,
             pattern: '^https?://[^\\s]+$',
             error: 'avatar_url must be an http(s) URL of at most 2048 characters',
@@ -68,12 +78,13 @@ export const UpdateMeBody = t.Object(
 )
 
 export const DeleteMeBody = t.Object(
-  { password: t.String({ minLength: 1, maxLength: 128, error: 'password is required' }) },
+  { password: chars({ minLength: 1, maxLength: 128, error: 'password is required' }) },
   { additionalProperties: false },
 )
 
-export const SearchQuery = t.Object({
-  q: t.Optional(t.String({ maxLength: 100, error: 'q must be at most 100 characters' })),
+export const SearchQuery = Query({
+  q: t.Optional(chars({ maxLength: 100, error: 'q must be at most 100 characters' })),
+  ...PageQuery,
 })
 
 export type UserSummaryWire = typeof UserSummary.static

@@ -1,6 +1,7 @@
 import type { UserRow } from '../../db/schema'
 import { iso } from '../../http/iso'
 import type { PrivateUserWire, PublicUserWire, UserSummaryWire } from './model'
+import type { UserWithRelation } from './service'
 
 type SummaryRow = Pick<UserRow, 'id' | 'username' | 'displayName' | 'avatarUrl'>
 type PublicRow = SummaryRow & Pick<UserRow, 'bio' | 'createdAt' | 'followersCount' | 'followingCount' | 'postsCount'>
@@ -41,3 +42,6 @@ export function privateUser(row: UserRow, relation?: Relation): PrivateUserWire 
     disabled: row.disabled,
   }
 }
+
+/** A user in a list (followers, likers): the profile with the caller's relation to them. */
+export const listedUser = (row: { user: UserWithRelation }) => publicUser(row.user, row.user.relation)

@@ -1,6 +1,7 @@
 import { and, eq, gt, isNull, type SQL, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { sessions, type UserRow, users } from '../../db/schema'
+import { DEFAULT_PAGE, Keyset, type PageRequest } from '../../http/pagination'
 import { notFound, unprocessable } from '../../http/problem'
 import type { AuthService } from '../auth/service'
 import type { Relation } from './serializer'
@@ -41,11 +42,20 @@ export function withRelation(row: {
   return { ...row.user, relation: { followedByMe: Boolean(row.followedByMe), followsMe: Boolean(row.followsMe) } }
 }
 
+/** The user named `username`, ignoring case (users_username_lower_unique). */
+export const usernameIs = (username: string) => sql`lower(${users.username}) = lower(${username})`
+
+/** An enabled user named `username`: the rule of every public lookup (a disabled user is unknown). */
+export const enabledUsername = (username: string) => and(usernameIs(username), eq(users.disabled, false))
+
 /** Lower-case prefix match on a lower(...) expression index, as an index range. */
 export function prefixRange(column: SQL, prefix: string): SQL {
   const p = prefix.toLowerCase()
   return sql`(${column} >= ${p} and ${column} < ${`${p}\u{10FFFF}`})`
 }
+
+const byUsername = new Keyset('users', ['string'])
+const adminByUsername = new Keyset('admin-users', ['string'])
 
 export class UserService {
   constructor(
@@ -61,13 +71,16 @@ export class UserService {
 
   /** An enabled user by username (any case); disabled and unknown users are both 404. */
   async byUsername(username: string, viewerId?: number): Promise<UserWithRelation> {
-    const row = await this.db
-      .select(userColumnsFor(viewerId))
-      .from(users)
-      .where(and(sql`lower(${users.username}) = lower(${username})`, eq(users.disabled, false)))
-      .get()
+    const row = await this.db.select(userColumnsFor(viewerId)).from(users).where(enabledUsername(username)).get()
     if (!row) throw notFound('user')
     return withRelation(row)
+  }
+
+  /** The id of an enabled user by username (any case); disabled and unknown users are both 404. */
+  async enabledId(username: string): Promise<number> {
+    const row = await this.db.select({ id: users.id }).from(users).where(enabledUsername(username)).get()
+    if (!row) throw notFound('user')
+    return row.id
   }
 
   async updateProfile(id: number, patch: ProfilePatch): Promise<UserRow> {
@@ -87,9 +100,11 @@ export class UserService {
   }
 
   /** Enabled users whose username or display name starts with `q`, by username. */
-  search(q: string | undefined, after: string | undefined, limit: number, viewerId?: number) {
+  async search(q: string | undefined, page: PageRequest, viewerId?: number) {
+    const [after] = byUsername.decode(page.cursor) ?? []
+    const limit = page.limit ?? DEFAULT_PAGE
     const uname = sql`lower(${users.username})`
-    return this.db
+    const rows = await this.db
       .select(userColumnsFor(viewerId))
       .from(users)
       .where(
@@ -101,13 +116,15 @@ export class UserService {
       )
       .orderBy(uname)
       .limit(limit + 1)
-      .then((rows) => rows.map(withRelation))
+    return byUsername.page(rows.map(withRelation), limit, (u) => [u.username.toLowerCase()])
   }
 
   /** Admin listing: every user, disabled ones too, filtered by username, display name or email prefix. */
-  adminList(q: string | undefined, after: string | undefined, limit: number) {
+  async adminList(q: string | undefined, page: PageRequest) {
+    const [after] = adminByUsername.decode(page.cursor) ?? []
+    const limit = page.limit ?? DEFAULT_PAGE
     const uname = sql`lower(${users.username})`
-    return this.db
+    const rows = await this.db
       .select()
       .from(users)
       .where(
@@ -120,12 +137,13 @@ export class UserService {
       )
       .orderBy(uname)
       .limit(limit + 1)
+    return adminByUsername.page(rows, limit, (u) => [u.username.toLowerCase()])
   }
 
   /** Sets role and/or disabled; disabling ends every session of the user in the same batch. */
   async adminUpdate(username: string, patch: { role?: 'user' | 'admin'; disabled?: boolean }): Promise<UserRow> {
     const now = Date.now()
-    const byName = sql`lower(${users.username}) = lower(${username})`
+    const byName = usernameIs(username)
     const update = this.db
       .update(users)
       .set({ ...patch, updatedAt: now })
